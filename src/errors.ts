@@ -1,0 +1,128 @@
+/**
+ * Typed errors for every failure quorumnet reports.
+ *
+ * ## Design
+ * One base class, `P2pError`, carrying a stable `code`; one subclass per failure a caller may want to
+ * catch by type. Code that handles errors branches on `code` (or `instanceof`), never on `message`.
+ * The `Symbol.for` brand makes `isP2pError` work when two copies of the package are loaded.
+ *
+ * ## Not provided
+ * Localised messages. Messages are for people and may change between releases; codes do not.
+ *
+ * ## Example
+ * ```ts
+ * try { cipher.seal(frames) } catch (e) { if (isP2pError(e, 'ERR_NONCE_OVERFLOW')) reconnect() }
+ * ```
+ */
+
+export type ErrorCode =
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_NATIVE_UNAVAILABLE'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_EMPTY'
+  | 'ERR_DECRYPT_FAILED'
+  | 'ERR_NONCE_OVERFLOW'
+  | 'ERR_DECODE'
+  | 'ERR_DECOMPRESS'
+  | 'ERR_COMPRESS'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_AUTH_FAILED'
+  | 'ERR_PROTOCOL'
+  | 'ERR_CLOSED'
+
+const BRAND = Symbol.for('quorumnet.error')
+
+export class P2pError extends Error {
+  readonly [BRAND] = true
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** `P2P_NATIVE=1` was set but the Rust addon could not be loaded. */
+export class NativeUnavailableError extends P2pError {
+  constructor(options?: ErrorOptions) {
+    super('ERR_NATIVE_UNAVAILABLE', 'P2P_NATIVE=1 but the native addon could not be loaded (run `npm run build:native`)', options)
+  }
+}
+
+/** A caller passed a value outside what the API accepts (wrong key length, bad level, ...). */
+export class InvalidArgumentError extends P2pError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message)
+  }
+}
+
+/** A configuration field is outside its bounds. `field` names it. */
+export class InvalidConfigError extends P2pError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super('ERR_INVALID_CONFIG', `${field}: ${message}`)
+  }
+}
+
+/** A frame (or message) is larger than the configured limit. */
+export class FrameTooLargeError extends P2pError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('ERR_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${limit}`)
+  }
+}
+
+/** A frame with a zero length prefix was received (the reference treats it as a closed stream). */
+export class FrameEmptyError extends P2pError {
+  constructor() {
+    super('ERR_FRAME_EMPTY', 'received a frame of length zero')
+  }
+}
+
+/** A frame failed authentication (wrong key, tampered, replayed or reordered). */
+export class DecryptFailedError extends P2pError {
+  constructor(readonly frameIndex: number) {
+    super('ERR_DECRYPT_FAILED', `frame ${frameIndex} of the chunk failed to decrypt`)
+  }
+}
+
+/** The nonce counter is exhausted; the connection must be re-established. */
+export class NonceOverflowError extends P2pError {
+  constructor() {
+    super('ERR_NONCE_OVERFLOW', 'nonce counter exhausted')
+  }
+}
+
+/** Bytes that do not decode as the expected wire message. */
+export class DecodeError extends P2pError {
+  constructor(message: string) {
+    super('ERR_DECODE', message)
+  }
+}
+
+/** zstd data that is not valid or expands beyond the output cap. */
+export class DecompressError extends P2pError {
+  constructor(message: string) {
+    super('ERR_DECOMPRESS', message)
+  }
+}
+
+/** zstd compression failed (for example, an invalid level). */
+export class CompressError extends P2pError {
+  constructor(message: string) {
+    super('ERR_COMPRESS', message)
+  }
+}
+
+export const isP2pError = (e: unknown, code?: ErrorCode): e is P2pError =>
+  typeof e === 'object' &&
+  e !== null &&
+  BRAND in e &&
+  (code === undefined || (e as P2pError).code === code)
