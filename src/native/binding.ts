@@ -115,6 +115,8 @@ export interface Binding {
   // --- BLS12-381 min-pk (pk 48-byte G1, sig 96-byte G2, DST ..._NUL_) ---
   /** The 32-byte private scalar (big-endian) the reference's `Bls12381::from_seed(seed)` produces. */
   blsFromSeed(seed: bigint): Uint8Array
+  /** IETF BLS KeyGen (blst `keygen_v3`, no salt override, empty info) of >= 32 bytes of input keying material. */
+  blsKeygen(ikm: Uint8Array): Uint8Array
   blsPublicKey(privateKey: Uint8Array): Uint8Array
   blsSign(privateKey: Uint8Array, namespace: Uint8Array, msg: Uint8Array): Uint8Array
   blsVerify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean

@@ -1,0 +1,87 @@
+/**
+ * BLS12-381 identities (min-pk), byte-compatible with the reference's `commonware_cryptography::Bls12381`.
+ *
+ * ## Design
+ * Public keys are 48-byte compressed G1 points, signatures 96-byte compressed G2 points; messages are
+ * `union_unique(namespace, msg)` hashed to G2 with the DST `BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_`.
+ * Deserialisation rejects the point at infinity and points outside the prime-order subgroup. The addon
+ * uses blst (as the reference does); the fallback uses @noble/curves, which is much slower.
+ *
+ * ## Not provided
+ * Aggregation, threshold signatures and proofs of possession: without a proof of possession, aggregate
+ * verification over untrusted keys would be open to rogue-key attacks, so it is not offered.
+ *
+ * ## Example
+ * ```ts
+ * const v = Bls12381.fromSeed(1)
+ * Bls12381.verify(ns, msg, v.publicKey, v.sign(ns, msg)) // true
+ * ```
+ */
+import { InvalidArgumentError } from '../errors.js'
+import { binding } from '../native/load.js'
+import { toSeed, type RandomBytes, type Signer, type Verifier } from './scheme.js'
+
+const PRIVATE_KEY_LENGTH = 32
+const PUBLIC_KEY_LENGTH = 48
+const SIGNATURE_LENGTH = 96
+
+const verifier: Verifier = {
+  name: 'bls12381',
+  publicKeyLength: PUBLIC_KEY_LENGTH,
+  signatureLength: SIGNATURE_LENGTH,
+  validate: (publicKey) => publicKey.length === PUBLIC_KEY_LENGTH && binding.blsValidate(publicKey),
+  verify: (namespace, msg, publicKey, sig) =>
+    publicKey.length === PUBLIC_KEY_LENGTH &&
+    sig.length === SIGNATURE_LENGTH &&
+    binding.blsVerify(namespace, msg, publicKey, sig),
+  verifyBatch: (items) => items.map((i) => verifier.verify(i.namespace, i.msg, i.publicKey, i.sig)),
+}
+
+export class Bls12381 implements Signer {
+  static readonly scheme: Verifier = verifier
+  readonly scheme: Verifier = verifier
+  readonly publicKey: Uint8Array
+  readonly #privateKey: Uint8Array
+
+  private constructor(privateKey: Uint8Array) {
+    this.#privateKey = Uint8Array.from(privateKey)
+    this.publicKey = binding.blsPublicKey(this.#privateKey)
+  }
+
+  /** The key the reference's `Bls12381::from_seed(seed)` gives (tests and demos only). */
+  static fromSeed(seed: number | bigint): Bls12381 {
+    return new Bls12381(binding.blsFromSeed(toSeed(seed)))
+  }
+
+  /**
+   * A fresh key from the given randomness: 64 bytes of input keying material through the IETF BLS
+   * KeyGen, as the reference does.
+   */
+  static generate(random: RandomBytes): Bls12381 {
+    return new Bls12381(binding.blsKeygen(random(64)))
+  }
+
+  /** From a 32-byte big-endian scalar below the group order; throws `InvalidArgumentError` otherwise. */
+  static fromPrivateKey(privateKey: Uint8Array): Bls12381 {
+    if (privateKey.length !== PRIVATE_KEY_LENGTH) {
+      throw new InvalidArgumentError(`bls12381 private key must be 32 bytes, got ${privateKey.length}`)
+    }
+    return new Bls12381(privateKey)
+  }
+
+  static validate(publicKey: Uint8Array): boolean {
+    return verifier.validate(publicKey)
+  }
+
+  static verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean {
+    return verifier.verify(namespace, msg, publicKey, sig)
+  }
+
+  privateKey(): Uint8Array {
+    return Uint8Array.from(this.#privateKey)
+  }
+
+  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
+    return binding.blsSign(this.#privateKey, namespace, msg)
+  }
+}

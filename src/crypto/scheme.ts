@@ -1,0 +1,58 @@
+/**
+ * The signature `Scheme` abstraction: what a peer identity is and how namespaced signatures work.
+ *
+ * ## Design
+ * Mirrors the reference's `commonware_cryptography::Scheme`: a signer owns a private key and signs
+ * `union_unique(namespace, message)` = `varint(len(namespace)) || namespace || message`, so a signature
+ * made for one purpose (a handshake, a peer record) can never be replayed as another. Verification is a
+ * static property of the scheme (a `Verifier`), used by code that only holds public keys.
+ *
+ * ## Not provided
+ * Key storage or key rotation. Private keys are plain bytes the caller must protect.
+ *
+ * ## Example
+ * ```ts
+ * const signer = Ed25519.fromSeed(0)
+ * const sig = signer.sign(ns, msg)
+ * Ed25519.verify(ns, msg, signer.publicKey, sig) // true
+ * ```
+ */
+
+/** Verification side of a scheme: everything that needs no private key. */
+export interface Verifier {
+  readonly name: 'ed25519' | 'bls12381'
+  readonly publicKeyLength: number
+  readonly signatureLength: number
+  /** Whether `publicKey` is a well-formed key of this scheme (the reference's `validate`). */
+  validate(publicKey: Uint8Array): boolean
+  /** Whether `sig` is `publicKey`'s signature of `union_unique(namespace, msg)`. */
+  verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean
+  /** Verify many at once; result `i` is whether item `i` verifies. */
+  verifyBatch(items: readonly VerifyItem[]): boolean[]
+}
+
+export interface VerifyItem {
+  namespace: Uint8Array
+  msg: Uint8Array
+  publicKey: Uint8Array
+  sig: Uint8Array
+}
+
+/** A peer identity that can sign. */
+export interface Signer {
+  readonly scheme: Verifier
+  readonly publicKey: Uint8Array
+  /** The private key bytes (Ed25519: the 32-byte RFC 8032 seed; BLS: the 32-byte scalar, big-endian). */
+  privateKey(): Uint8Array
+  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array
+}
+
+/** A source of random bytes (the runtime `Context` supplies one; seeded in deterministic mode). */
+export type RandomBytes = (length: number) => Uint8Array
+
+/** u64 seed from a number or bigint, with a clear error for values outside 0..2^64-1. */
+export function toSeed(seed: number | bigint): bigint {
+  const s = typeof seed === 'bigint' ? seed : Number.isSafeInteger(seed) ? BigInt(seed) : -1n
+  if (s < 0n || s >= 1n << 64n) throw new RangeError(`seed must be an integer in 0..2^64-1, got ${seed}`)
+  return s
+}

@@ -1,0 +1,20 @@
+/**
+ * quorumnet: authenticated, encrypted, multiplexed messaging between a known set of peers,
+ * wire-compatible with the Rust crate commonware-p2p 0.0.25.
+ *
+ * ## Design
+ * The public modules mirror the reference crate; see README.md and docs/ARCHITECTURE.md. This entry
+ * point re-exports the errors, the identities and which backend (Rust addon or TypeScript fallback)
+ * is active.
+ *
+ * ## Example
+ * ```ts
+ * import { backend, Ed25519 } from 'quorumnet'
+ * console.log(backend, Buffer.from(Ed25519.fromSeed(0).publicKey).toString('hex'))
+ * ```
+ */
+export * from './errors.js'
+export { backend } from './native/load.js'
+export { Bls12381, Ed25519, unionUnique } from './crypto/index.js'
+export type { RandomBytes, Signer, Verifier, VerifyItem } from './crypto/index.js'
+export { BitVec, Quota, RateLimiter } from './utils/index.js'
