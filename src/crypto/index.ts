@@ -13,5 +13,5 @@
  */
 export { Ed25519 } from './ed25519.js'
 export { Bls12381 } from './bls12381.js'
-export { unionUnique } from './union.js'
+export { unionUnique } from '../native/js/union.js'
 export type { RandomBytes, Signer, Verifier, VerifyItem } from './scheme.js'

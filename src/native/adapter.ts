@@ -1,0 +1,113 @@
+/**
+ * Wraps the raw Rust addon exports as a `Binding`.
+ *
+ * ## Design
+ * The addon's functions already have the `Binding` shapes; this adds the backend name and turns the
+ * addon's coded `Error`s (`"ERR_CODE: detail"`) into typed `P2pError`s. Hot paths (seal, open) are
+ * direct calls inside one try/catch.
+ */
+import type { Binding, OpenResult, QuotaTable, RecvCipher, SendCipher } from './binding.js'
+import { typedError } from './codes.js'
+
+type Fn = (...args: never[]) => unknown
+
+function guard<F extends Fn>(f: F): F {
+  return ((...args: Parameters<F>) => {
+    try {
+      return f(...args)
+    } catch (err) {
+      throw typedError(err)
+    }
+  }) as F
+}
+
+interface RawCipher {
+  sealFrames?(plain: Uint8Array, lens: Uint32Array): Uint8Array
+  openFrames?(chunk: Uint8Array): OpenResult
+}
+type RawCtor = new (...args: unknown[]) => RawCipher
+
+export function adaptNative(raw: unknown): Binding {
+  const r = raw as Record<string, Fn> & {
+    SendCipher: RawCtor
+    RecvCipher: RawCtor
+    QuotaTable: new () => QuotaTable
+  }
+  for (const name of ['SendCipher', 'RecvCipher', 'QuotaTable', 'ed25519Sign', 'zstdCompress', 'bitvecLacking']) {
+    if (typeof (r as Record<string, unknown>)[name] !== 'function') throw new Error(`native addon lacks ${name}`)
+  }
+
+  class NativeSendCipher implements SendCipher {
+    readonly #inner: RawCipher
+    constructor(key: Uint8Array, isDialer: boolean, maxPlainBytes: number, counter?: Uint8Array) {
+      try {
+        this.#inner = new r.SendCipher(key, isDialer, maxPlainBytes, counter)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+    sealFrames(plain: Uint8Array, lens: Uint32Array): Uint8Array {
+      try {
+        return this.#inner.sealFrames!(plain, lens)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+  }
+
+  class NativeRecvCipher implements RecvCipher {
+    readonly #inner: RawCipher
+    constructor(key: Uint8Array, isDialer: boolean, maxPlainBytes: number, counter?: Uint8Array) {
+      try {
+        this.#inner = new r.RecvCipher(key, isDialer, maxPlainBytes, counter)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+    openFrames(chunk: Uint8Array): OpenResult {
+      try {
+        return this.#inner.openFrames!(chunk)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+  }
+
+  class NativeQuotaTable implements QuotaTable {
+    readonly #inner = new r.QuotaTable()
+    setQuota = guard((cls: number, periodNs: number, burst: number) => this.#inner.setQuota(cls, periodNs, burst))
+    check = guard((key: number, cls: number, nowNs: number) => this.#inner.check(key, cls, nowNs))
+    removeKey(key: number): void {
+      this.#inner.removeKey(key)
+    }
+    size(): number {
+      return this.#inner.size()
+    }
+  }
+
+  const g = <K extends keyof Binding>(name: K): Binding[K] => guard(r[name as string] as Fn) as unknown as Binding[K]
+  return {
+    name: 'native',
+    ed25519FromSeed: g('ed25519FromSeed'),
+    ed25519PublicKey: g('ed25519PublicKey'),
+    ed25519Sign: g('ed25519Sign'),
+    ed25519Verify: g('ed25519Verify'),
+    ed25519VerifyBatch: g('ed25519VerifyBatch'),
+    ed25519Validate: g('ed25519Validate'),
+    blsFromSeed: g('blsFromSeed'),
+    blsKeygen: g('blsKeygen'),
+    blsPublicKey: g('blsPublicKey'),
+    blsSign: g('blsSign'),
+    blsVerify: g('blsVerify'),
+    blsValidate: g('blsValidate'),
+    x25519PublicKey: g('x25519PublicKey'),
+    x25519SharedSecret: g('x25519SharedSecret'),
+    SendCipher: NativeSendCipher,
+    RecvCipher: NativeRecvCipher,
+    zstdCompress: g('zstdCompress'),
+    zstdDecompress: g('zstdDecompress'),
+    bitvecLacking: g('bitvecLacking'),
+    bitvecHasExtraBits: g('bitvecHasExtraBits'),
+    QuotaTable: NativeQuotaTable,
+  }
+}
