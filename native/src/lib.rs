@@ -1,1 +1,261 @@
+//! quorumnet's native addon: the hot paths behind the `Binding` interface of `src/native/binding.ts`.
+//!
+//! # Design
+//! This file is napi glue only; the logic lives in one module per concern. Calls cross the boundary
+//! once per batch (all frames of a flush, all complete frames of a chunk). Keys and nonce counters stay
+//! inside Rust objects. Caller bugs throw `Error("ERR_CODE: detail")`; failures caused by remote input
+//! (bad tag, oversize prefix, invalid zstd, a bad signature) are returned as data.
+//!
+//! # Not provided
+//! Async work: every function is synchronous, so a deterministic runtime stays deterministic.
 
+#![deny(clippy::all)]
+
+pub mod bitvec;
+pub mod dh;
+pub mod frame;
+pub mod quota;
+pub mod sign;
+pub mod zstd;
+
+use napi::bindgen_prelude::{BigInt, Buffer, Uint32Array, Uint8Array};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+fn invalid(detail: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidArg, format!("ERR_INVALID_ARGUMENT: {detail}"))
+}
+
+fn coded(code: &str, detail: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("{code}: {detail}"))
+}
+
+fn frame_err(e: frame::Error) -> Error {
+    coded(e.code(), e)
+}
+
+fn seed(s: BigInt) -> Result<u64> {
+    let (signed, value, lossless) = s.get_u64();
+    if signed || !lossless {
+        return Err(invalid("seed must be in 0..2^64-1"));
+    }
+    Ok(value)
+}
+
+fn arr32(b: &[u8], what: &str) -> Result<[u8; 32]> {
+    b.try_into().map_err(|_| invalid(format!("{what} must be 32 bytes, got {}", b.len())))
+}
+
+fn sign_err(e: sign::InvalidArgument) -> Error {
+    invalid(e.0)
+}
+
+// ---- Ed25519 ----
+
+#[napi]
+pub fn ed25519_from_seed(s: BigInt) -> Result<Buffer> {
+    Ok(sign::ed25519_from_seed(seed(s)?).to_vec().into())
+}
+
+#[napi]
+pub fn ed25519_public_key(private_key: Uint8Array) -> Result<Buffer> {
+    Ok(sign::ed25519_public_key(&private_key).map_err(sign_err)?.to_vec().into())
+}
+
+#[napi]
+pub fn ed25519_sign(private_key: Uint8Array, namespace: Uint8Array, msg: Uint8Array) -> Result<Buffer> {
+    Ok(sign::ed25519_sign(&private_key, &namespace, &msg).map_err(sign_err)?.to_vec().into())
+}
+
+#[napi]
+pub fn ed25519_verify(namespace: Uint8Array, msg: Uint8Array, public_key: Uint8Array, sig: Uint8Array) -> bool {
+    sign::ed25519_verify(&namespace, &msg, &public_key, &sig)
+}
+
+#[napi]
+pub fn ed25519_verify_batch(
+    namespaces: Vec<Uint8Array>,
+    msgs: Vec<Uint8Array>,
+    public_keys: Vec<Uint8Array>,
+    sigs: Vec<Uint8Array>,
+) -> Result<Vec<bool>> {
+    let n = namespaces.len();
+    if msgs.len() != n || public_keys.len() != n || sigs.len() != n {
+        return Err(invalid("batch arrays must have the same length"));
+    }
+    fn view(v: &[Uint8Array]) -> Vec<&[u8]> {
+        v.iter().map(|b| &b[..]).collect()
+    }
+    Ok(sign::ed25519_verify_batch(&view(&namespaces), &view(&msgs), &view(&public_keys), &view(&sigs)))
+}
+
+#[napi]
+pub fn ed25519_validate(public_key: Uint8Array) -> bool {
+    sign::ed25519_validate(&public_key)
+}
+
+// ---- BLS12-381 ----
+
+#[napi]
+pub fn bls_from_seed(s: BigInt) -> Result<Buffer> {
+    Ok(sign::bls_from_seed(seed(s)?).to_vec().into())
+}
+
+#[napi]
+pub fn bls_keygen(ikm: Uint8Array) -> Result<Buffer> {
+    Ok(sign::bls_keygen(&ikm).map_err(sign_err)?.to_vec().into())
+}
+
+#[napi]
+pub fn bls_public_key(private_key: Uint8Array) -> Result<Buffer> {
+    Ok(sign::bls_public_key(&private_key).map_err(sign_err)?.to_vec().into())
+}
+
+#[napi]
+pub fn bls_sign(private_key: Uint8Array, namespace: Uint8Array, msg: Uint8Array) -> Result<Buffer> {
+    Ok(sign::bls_sign(&private_key, &namespace, &msg).map_err(sign_err)?.to_vec().into())
+}
+
+#[napi]
+pub fn bls_verify(namespace: Uint8Array, msg: Uint8Array, public_key: Uint8Array, sig: Uint8Array) -> bool {
+    sign::bls_verify(&namespace, &msg, &public_key, &sig)
+}
+
+#[napi]
+pub fn bls_validate(public_key: Uint8Array) -> bool {
+    sign::bls_validate(&public_key)
+}
+
+// ---- X25519 ----
+
+#[napi]
+pub fn x25519_public_key(secret: Uint8Array) -> Result<Buffer> {
+    Ok(dh::public_key(&arr32(&secret, "x25519 secret")?).to_vec().into())
+}
+
+#[napi]
+pub fn x25519_shared_secret(secret: Uint8Array, peer_public: Uint8Array) -> Result<Option<Buffer>> {
+    let s = arr32(&secret, "x25519 secret")?;
+    let p = arr32(&peer_public, "x25519 public key")?;
+    Ok(Some(dh::shared_secret(&s, &p).to_vec().into()))
+}
+
+// ---- frames ----
+
+#[napi(object)]
+pub struct OpenResult {
+    pub plain: Buffer,
+    pub lens: Uint32Array,
+    pub consumed: u32,
+    pub error: Option<String>,
+}
+
+#[napi]
+pub struct SendCipher {
+    inner: frame::Sender,
+}
+
+#[napi]
+impl SendCipher {
+    #[napi(constructor)]
+    pub fn new(key: Uint8Array, is_dialer: bool, max_plain_bytes: u32, counter: Option<Uint8Array>) -> Result<Self> {
+        let inner = frame::Sender::new(&key, is_dialer, max_plain_bytes, counter.as_deref()).map_err(frame_err)?;
+        Ok(Self { inner })
+    }
+
+    /// Seal every plaintext packed in `plain` (lengths in `lens`) into one buffer of frames.
+    #[napi]
+    pub fn seal_frames(&mut self, plain: Uint8Array, lens: Uint32Array) -> Result<Buffer> {
+        Ok(self.inner.seal_packed(&plain, &lens).map_err(frame_err)?.into())
+    }
+}
+
+#[napi]
+pub struct RecvCipher {
+    inner: frame::Receiver,
+}
+
+#[napi]
+impl RecvCipher {
+    #[napi(constructor)]
+    pub fn new(key: Uint8Array, is_dialer: bool, max_plain_bytes: u32, counter: Option<Uint8Array>) -> Result<Self> {
+        let inner = frame::Receiver::new(&key, is_dialer, max_plain_bytes, counter.as_deref()).map_err(frame_err)?;
+        Ok(Self { inner })
+    }
+
+    /// Open every complete frame at the start of `chunk`.
+    #[napi]
+    pub fn open_frames(&mut self, chunk: Uint8Array) -> OpenResult {
+        let opened = self.inner.open_chunk(&chunk);
+        OpenResult {
+            plain: opened.plain.into(),
+            lens: Uint32Array::new(opened.lens),
+            consumed: opened.consumed as u32,
+            error: opened.error.map(|e| e.code().to_string()),
+        }
+    }
+}
+
+// ---- zstd ----
+
+#[napi]
+pub fn zstd_compress(data: Uint8Array, level: i32) -> Result<Buffer> {
+    Ok(zstd::compress(&data, level).map_err(|e| coded("ERR_COMPRESS", e))?.into())
+}
+
+#[napi]
+pub fn zstd_decompress(data: Uint8Array, max_bytes: u32) -> Option<Buffer> {
+    zstd::decompress(&data, max_bytes as usize).map(Buffer::from)
+}
+
+// ---- bit vectors ----
+
+#[napi]
+pub fn bitvec_lacking(ours: Uint8Array, theirs: Uint8Array, n: u32) -> Uint32Array {
+    Uint32Array::new(bitvec::lacking(&ours, &theirs, n as usize))
+}
+
+#[napi]
+pub fn bitvec_has_extra_bits(bits: Uint8Array, n: u32) -> bool {
+    bitvec::has_extra_bits(&bits, n as usize)
+}
+
+// ---- GCRA ----
+
+#[napi]
+pub struct QuotaTable {
+    inner: quota::Table,
+}
+
+#[napi]
+impl QuotaTable {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self { inner: quota::Table::default() }
+    }
+
+    #[napi]
+    pub fn set_quota(&mut self, cls: u32, period_ns: f64, burst: u32) -> Result<()> {
+        if !(period_ns >= 0.0) || burst == 0 {
+            return Err(invalid(format!("invalid quota: period {period_ns} ns, burst {burst}")));
+        }
+        self.inner.set_quota(cls, period_ns as u64, burst);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn check(&mut self, key: u32, cls: u32, now_ns: f64) -> Result<f64> {
+        Ok(self.inner.check(key, cls, now_ns.max(0.0) as u64).map_err(invalid)? as f64)
+    }
+
+    #[napi]
+    pub fn remove_key(&mut self, key: u32) {
+        self.inner.remove_key(key)
+    }
+
+    #[napi]
+    pub fn size(&self) -> u32 {
+        self.inner.size() as u32
+    }
+}

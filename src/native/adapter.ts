@@ -66,7 +66,10 @@ export function adaptNative(raw: unknown): Binding {
     }
     openFrames(chunk: Uint8Array): OpenResult {
       try {
-        return this.#inner.openFrames!(chunk)
+        const r = this.#inner.openFrames!(chunk)
+        // napi leaves an absent Option as undefined; the Binding promises null.
+        if (r.error === undefined) r.error = null
+        return r
       } catch (err) {
         throw typedError(err)
       }
