@@ -4,7 +4,7 @@
  * Baselines: the fallback and node:crypto (Ed25519 and X25519 through OpenSSL).
  */
 import { createPrivateKey, createPublicKey, diffieHellman, sign, verify } from 'node:crypto'
-import { unionUnique } from '../src/crypto/union.js'
+import { unionUnique } from '../src/native/js/union.js'
 import { backends, newBench, param, printRatios, randomBytes, type Row } from './util.js'
 
 const NS = new TextEncoder().encode('bench_STREAM')

@@ -47,7 +47,11 @@ export function printRatios(
   const rows: Row[] = []
   for (const task of bench.tasks) {
     const ops = opsPerSec(task)
-    if (ops === undefined) continue
+    if (ops === undefined) {
+      const r = task.result as { state?: string; error?: unknown }
+      console.warn(`${task.name}: ${r.state ?? 'no result'} ${r.error ?? ''}`)
+      continue
+    }
     const bytes = opts.bytesPerOp?.(task.name)
     const row: Row = {
       task: task.name,

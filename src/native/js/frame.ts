@@ -51,16 +51,11 @@ class Nonce {
     return true
   }
 
-  /** How many steps remain before an overflow, capped at `cap`. */
+  /** How many steps remain before an overflow, capped at `cap`: (2^80 - 1) - counter. */
   remaining(cap: number): number {
-    // Count 0xff-complements from the low end: remaining = (2^80 - 1) - counter.
     let r = 0
-    let scale = 1
-    for (let i = 11; i >= 2 && scale <= cap; i--) {
-      r += (0xff - this.bytes[i]!) * scale
-      if (r >= cap) return cap
-      scale *= 256
-    }
+    for (let i = 2; i < 12; i++) r = r * 256 + (0xff - this.bytes[i]!)
+    // Exact whenever it is small (the high bytes are then all 0xff); approximate only far above `cap`.
     return Math.min(r, cap)
   }
 
