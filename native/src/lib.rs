@@ -143,9 +143,9 @@ pub fn x25519_shared_secret(secret: Uint8Array, peer_public: Uint8Array) -> Resu
 // ---- frames ----
 
 #[napi(object)]
-pub struct OpenResult {
-    pub plain: Buffer,
+pub struct OpenInPlaceResult {
     pub lens: Uint32Array,
+    pub plain_len: u32,
     pub consumed: u32,
     pub error: Option<String>,
 }
@@ -163,10 +163,14 @@ impl SendCipher {
         Ok(Self { inner })
     }
 
-    /// Seal every plaintext packed in `plain` (lengths in `lens`) into one buffer of frames.
+    /// Seal every plaintext packed in `plain` (lengths in `lens`) into `out`, which the caller
+    /// allocates with exactly `sum(lens) + 20 * lens.length` bytes (no buffer crosses back).
     #[napi]
-    pub fn seal_frames(&mut self, plain: Uint8Array, lens: Uint32Array) -> Result<Buffer> {
-        Ok(self.inner.seal_packed(&plain, &lens).map_err(frame_err)?.into())
+    pub fn seal_into(&mut self, plain: &[u8], lens: &[u32], mut out: Uint8Array) -> Result<()> {
+        // SAFETY: the call is synchronous and JS cannot touch `out` until it returns; no other view of it
+        // is held on the Rust side.
+        let out = unsafe { out.as_mut() };
+        self.inner.seal_into(plain, lens, out).map_err(frame_err)
     }
 }
 
@@ -183,13 +187,15 @@ impl RecvCipher {
         Ok(Self { inner })
     }
 
-    /// Open every complete frame at the start of `chunk`.
+    /// Open every complete frame at the start of `chunk`, decrypting in place: the plaintexts end up
+    /// packed at `chunk[..plainLen]`.
     #[napi]
-    pub fn open_frames(&mut self, chunk: Uint8Array) -> OpenResult {
-        let opened = self.inner.open_chunk(&chunk);
-        OpenResult {
-            plain: opened.plain.into(),
+    pub fn open_in_place(&mut self, mut chunk: Uint8Array) -> OpenInPlaceResult {
+        // SAFETY: as in `seal_into`: synchronous, and the slice does not outlive the call.
+        let opened = self.inner.open_in_place(unsafe { chunk.as_mut() });
+        OpenInPlaceResult {
             lens: Uint32Array::new(opened.lens),
+            plain_len: opened.plain_len as u32,
             consumed: opened.consumed as u32,
             error: opened.error.map(|e| e.code().to_string()),
         }

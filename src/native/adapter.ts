@@ -21,10 +21,17 @@ function guard<F extends Fn>(f: F): F {
   }) as F
 }
 
-interface RawCipher {
-  sealFrames?(plain: Uint8Array, lens: Uint32Array): Uint8Array
-  openFrames?(chunk: Uint8Array): OpenResult
+interface RawOpen {
+  lens: Uint32Array
+  plainLen: number
+  consumed: number
+  error?: OpenResult['error']
 }
+interface RawCipher {
+  sealInto?(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void
+  openInPlace?(chunk: Uint8Array): RawOpen
+}
+const FRAME_OVERHEAD = 20
 type RawCtor = new (...args: unknown[]) => RawCipher
 
 export function adaptNative(raw: unknown): Binding {
@@ -47,8 +54,13 @@ export function adaptNative(raw: unknown): Binding {
       }
     }
     sealFrames(plain: Uint8Array, lens: Uint32Array): Uint8Array {
+      let size = plain.length
+      for (let i = 0; i < lens.length; i++) size += FRAME_OVERHEAD
+      // Allocated here, filled in Rust: no buffer crosses back (external buffers cost a GC each).
+      const out = Buffer.allocUnsafe(size)
       try {
-        return this.#inner.sealFrames!(plain, lens)
+        this.#inner.sealInto!(plain, lens, out)
+        return out
       } catch (err) {
         throw typedError(err)
       }
@@ -66,10 +78,9 @@ export function adaptNative(raw: unknown): Binding {
     }
     openFrames(chunk: Uint8Array): OpenResult {
       try {
-        const r = this.#inner.openFrames!(chunk)
+        const r = this.#inner.openInPlace!(chunk)
         // napi leaves an absent Option as undefined; the Binding promises null.
-        if (r.error === undefined) r.error = null
-        return r
+        return { plain: chunk.subarray(0, r.plainLen), lens: r.lens, consumed: r.consumed, error: r.error ?? null }
       } catch (err) {
         throw typedError(err)
       }

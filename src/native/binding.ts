@@ -21,7 +21,10 @@ export type OpenErrorCode = 'ERR_FRAME_TOO_LARGE' | 'ERR_FRAME_EMPTY' | 'ERR_DEC
 
 /** Result of opening every complete frame of a received chunk. */
 export interface OpenResult {
-  /** All opened plaintexts, concatenated. */
+  /**
+   * All opened plaintexts, concatenated: a view of the start of the chunk, which is decrypted in
+   * place (no allocation). Copy what must outlive the chunk's buffer.
+   */
   plain: Uint8Array
   /** Length of each plaintext in `plain`, in order. */
   lens: Uint32Array
@@ -53,7 +56,9 @@ export interface SendCipher {
 /** Opening side of one connection direction. Expects the peer's role bit in the nonce. */
 export interface RecvCipher {
   /**
-   * Open every complete frame at the start of `chunk`. A length prefix over `maxPlainBytes + 16` gives
+   * Open every complete frame at the start of `chunk`, decrypting in place: the consumed bytes of
+   * `chunk` are overwritten (the plaintexts end up packed at its start), bytes from `consumed` on are
+   * left untouched. A length prefix over `maxPlainBytes + 16` gives
    * `ERR_FRAME_TOO_LARGE` (checked before the body arrives), zero gives `ERR_FRAME_EMPTY`, a failed tag
    * `ERR_DECRYPT_FAILED`. After an error the cipher refuses all further input with the same error.
    */

@@ -10,8 +10,8 @@
  * buffer incremented in place: no BigInt on the hot path.
  *
  * A batch is checked (sizes, nonce budget) before anything is sealed, then sealed into one output
- * buffer. Opening consumes every complete frame of a chunk and reports the first refusal as data; a
- * refused cipher stays refused.
+ * buffer. Opening consumes every complete frame of a chunk, packing the plaintexts at the chunk's start
+ * (in place, like the addon), and reports the first refusal as data; a refused cipher stays refused.
  *
  * ## Not provided
  * Reordering or retransmission: a dropped, duplicated or reordered frame fails to open and the
@@ -146,9 +146,9 @@ export function makeCiphers(sodium: Sodium): {
     }
 
     openFrames(chunk: Uint8Array): OpenResult {
-      const plains: Uint8Array[] = []
       const lens: number[] = []
       let off = 0
+      let write = 0
       let error = this.#failed
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       while (error === null && chunk.length - off >= PREFIX_LENGTH) {
@@ -162,11 +162,14 @@ export function makeCiphers(sodium: Sodium): {
           break
         }
         if (chunk.length - off - PREFIX_LENGTH < len) break
-        const body = chunk.subarray(off + PREFIX_LENGTH, off + PREFIX_LENGTH + len)
+        if (len < TAG_LENGTH) {
+          error = 'ERR_DECRYPT_FAILED'
+          break
+        }
+        const body = off + PREFIX_LENGTH
         let opened: Uint8Array
         try {
-          if (len < TAG_LENGTH) throw new Error('short')
-          opened = decrypt(null, body.subarray(0, len - TAG_LENGTH), body.subarray(len - TAG_LENGTH), null, this.#nonce.bytes, this.#key)
+          opened = decrypt(null, chunk.subarray(body, body + len - TAG_LENGTH), chunk.subarray(body + len - TAG_LENGTH, body + len), null, this.#nonce.bytes, this.#key)
         } catch {
           error = 'ERR_DECRYPT_FAILED'
           break
@@ -177,20 +180,14 @@ export function makeCiphers(sodium: Sodium): {
           error = 'ERR_NONCE_OVERFLOW'
           break
         }
-        plains.push(opened)
+        // Pack the plaintexts at the start of the chunk, as the addon does (it decrypts in place).
+        chunk.set(opened, write)
+        write += opened.length
         lens.push(opened.length)
-        off += PREFIX_LENGTH + len
+        off = body + len
       }
       this.#failed = error
-      let size = 0
-      for (const l of lens) size += l
-      const plain = new Uint8Array(size)
-      let p = 0
-      for (const x of plains) {
-        plain.set(x, p)
-        p += x.length
-      }
-      return { plain, lens: Uint32Array.from(lens), consumed: off, error }
+      return { plain: chunk.subarray(0, write), lens: Uint32Array.from(lens), consumed: off, error }
     }
   }
 
