@@ -1,0 +1,53 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { decodeHandshake, decodeMessage, decodeSocket, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
+import { DecodeError } from '../../src/errors.js'
+import { FC_SEED } from '../helpers/backends.js'
+
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
+const bytes = (max = 64) => fc.uint8Array({ maxLength: max })
+const sig = fc.record({ publicKey: bytes(), signature: bytes() })
+const peer = fc.record({ socket: bytes(18), timestamp: u64, signature: fc.option(sig, { nil: undefined }) }, { requiredKeys: ['socket', 'timestamp'] })
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ type: fc.constant('bitVec' as const), index: u64, bits: bytes() }),
+  fc.record({ type: fc.constant('peers' as const), peers: fc.array(peer, { maxLength: 4 }) }),
+  fc.record({ type: fc.constant('data' as const), channel: fc.nat({ max: 0xffff_ffff }), message: bytes(300) }),
+  fc.constant({ type: 'none' as const }),
+)
+const strip = <T>(v: T): T => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? Array.from(x) : x)))
+
+describe('codec properties', () => {
+  it('every message round-trips', () => {
+    fc.assert(fc.property(message, (m) => {
+      expect(strip(decodeMessage(encodeMessage(m)))).toEqual(strip(m))
+    }), { seed: FC_SEED, numRuns: 500 })
+  })
+
+  it('every handshake round-trips', () => {
+    fc.assert(fc.property(bytes(), bytes(), u64, fc.option(sig, { nil: undefined }), (r, e, t, s) => {
+      const h = { recipientPublicKey: r, ephemeralPublicKey: e, timestamp: t, ...(s ? { signature: s } : {}) }
+      expect(strip(decodeHandshake(encodeHandshake(h)))).toEqual(strip(h))
+    }), { seed: FC_SEED, numRuns: 300 })
+  })
+
+  it('arbitrary bytes decode or fail with a DecodeError, never anything else', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+      for (const decode of [decodeMessage, decodeHandshake, decodeSocket]) {
+        try {
+          decode(b)
+        } catch (e) {
+          expect(e).toBeInstanceOf(DecodeError)
+        }
+      }
+    }), { seed: FC_SEED, numRuns: 3000 })
+  })
+
+  it('sockets round-trip for any IPv4 and IPv6 address', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'))
+    const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) => g.map((x) => x.toString(16)).join(':'))
+    fc.assert(fc.property(fc.oneof(v4, v6), fc.nat(0xffff), (host, port) => {
+      const enc = encodeSocket({ host, port })
+      expect(encodeSocket(decodeSocket(enc))).toEqual(enc)
+    }), { seed: FC_SEED, numRuns: 500 })
+  })
+})
