@@ -69,11 +69,28 @@ export function chachaBlock(key: Uint32Array, counter: number, rounds: number): 
 
 /** The first `length` bytes `StdRng::seed_from_u64(seed)` produces. */
 export function seededBytes(seed: bigint, length: number): Uint8Array {
+  return seededStream(seed)(length)
+}
+
+/** A reader over the whole keystream of `StdRng::seed_from_u64(seed)`: each call takes the next bytes. */
+export function seededStream(seed: bigint): (length: number) => Uint8Array {
   const key = pcgKey(seed)
-  const out = new Uint8Array(length)
-  for (let block = 0; block * 64 < length; block++) {
-    const b = chachaBlock(key, block, 12)
-    out.set(b.subarray(0, Math.min(64, length - block * 64)), block * 64)
+  let block = 0
+  let buf: Uint8Array = new Uint8Array(0)
+  let pos = 0
+  return (length) => {
+    const out = new Uint8Array(length)
+    let filled = 0
+    while (filled < length) {
+      if (pos === buf.length) {
+        buf = chachaBlock(key, block++, 12)
+        pos = 0
+      }
+      const take = Math.min(length - filled, buf.length - pos)
+      out.set(buf.subarray(pos, pos + take), filled)
+      pos += take
+      filled += take
+    }
+    return out
   }
-  return out
 }

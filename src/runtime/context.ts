@@ -1,0 +1,90 @@
+/**
+ * The runtime `Context`: the only door to the outside world (clock, randomness, timers, tasks,
+ * sockets, metrics).
+ *
+ * ## Design
+ * Every other module receives a `Context` instead of touching `Date.now`, `Math.random`, timers or
+ * `node:net` (ARCHITECTURE.md, rule 2). Two implementations: `NodeContext` (real time, real TCP) and
+ * `DeterministicContext` (virtual time, seeded randomness, in-memory sockets), so the same code runs on
+ * loopback and replays exactly from a seed.
+ *
+ * A connection is a byte `Sink` (ordered writes) and a byte `Stream` (chunks as they arrive, `null` at
+ * end of stream). Chunk boundaries carry no meaning: framing is the caller's job.
+ *
+ * ## Not provided
+ * Datagram sockets, DNS, TLS: peers are addressed by IP literal and encryption is the stream layer's.
+ *
+ * ## Example
+ * ```ts
+ * const task = ctx.spawn('ticker', async (signal) => { while (!signal.aborted) await ctx.sleep(1000) })
+ * task.abort()
+ * ```
+ */
+import type { Registry } from 'prom-client'
+
+/** Where to listen or dial: an IP literal and a port ("127.0.0.1:3000", "[::1]:3000"). */
+export type Address = string
+
+export interface Sink {
+  /** Write bytes in order. Rejects with `ERR_CLOSED` once the connection is closed. */
+  send(bytes: Uint8Array): Promise<void>
+  /** Close the connection (both directions). Idempotent. */
+  close(): void
+}
+
+export interface Stream {
+  /** The next chunk, or `null` once the peer closed (or the connection was reset). */
+  recv(): Promise<Uint8Array | null>
+}
+
+export interface Connection {
+  readonly sink: Sink
+  readonly stream: Stream
+  /** The remote address, as text. */
+  readonly remote: Address
+}
+
+export interface Listener {
+  /** The bound address (the port is filled in when 0 was asked for). */
+  readonly address: Address
+  /** The next incoming connection, or `null` once the listener is closed. */
+  accept(): Promise<Connection | null>
+  close(): void
+}
+
+/** A spawned task: its result, and a way to stop it. */
+export interface Handle<T> {
+  readonly label: string
+  readonly done: Promise<T>
+  /** Ask the task to stop: its `signal` fires; the task decides how to end. */
+  abort(reason?: unknown): void
+}
+
+export interface Context {
+  /** Milliseconds since the Unix epoch (virtual in the deterministic runtime). */
+  now(): number
+  /** Resolves after `ms` milliseconds (rejects early with the signal's reason if it fires). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /** `n` random bytes: cryptographic in the Node runtime, from the seed in the deterministic one. */
+  randomBytes(n: number): Uint8Array
+  /** A uniform random integer in [0, max). */
+  randomInt(max: number): number
+  /** Run `fn` as a labelled task; its signal fires on `abort()`. */
+  spawn<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Handle<T>
+  listen(address: Address): Promise<Listener>
+  /** Connect; rejects with `ERR_CLOSED` if refused or unreachable. */
+  dial(address: Address): Promise<Connection>
+  /** Where metrics are registered. */
+  readonly registry: Registry
+}
+
+/** Split "host:port" or "[v6]:port". */
+export function parseAddress(address: Address): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address)
+  if (!m) throw new RangeError(`not an address: ${address}`)
+  return { host: m[1]!, port: Number(m[2]) }
+}
+
+export function formatAddress(host: string, port: number): Address {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}

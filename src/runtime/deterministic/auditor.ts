@@ -1,0 +1,32 @@
+/**
+ * `Auditor`: folds every socket event of a deterministic run into one digest.
+ *
+ * ## Design
+ * Each event (listen, dial, write, delivery, close) is hashed with its virtual time and the bytes
+ * involved into a running SHA-256. Two runs of the same code with the same seed must end with the same
+ * digest; any escape from the virtual world (wall-clock time, unseeded randomness) shows up as a
+ * different digest.
+ *
+ * ## Example
+ * `expect(run(seed).digest()).toBe(run(seed).digest())`
+ */
+import { createHash, type Hash } from 'node:crypto'
+
+export class Auditor {
+  readonly #hash: Hash = createHash('sha256')
+  #events = 0
+
+  record(kind: string, at: number, detail: string, bytes?: Uint8Array): void {
+    this.#events++
+    this.#hash.update(`${kind}|${at}|${detail}|${bytes?.length ?? -1}|`)
+    if (bytes) this.#hash.update(bytes)
+  }
+
+  get events(): number {
+    return this.#events
+  }
+
+  digest(): string {
+    return this.#hash.copy().digest('hex')
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * In-memory sockets for the deterministic runtime, with per-pair latency, jitter and failure injection.
+ *
+ * ## Design
+ * `listen(address)` registers a listener; `dial(address)` creates a connected pair of pipes after one
+ * link latency, or rejects as refused. A write is copied, recorded by the auditor and delivered to the
+ * other end at `now + latency (+ jitter)` through the scheduler, never earlier than the previous write
+ * on that direction, so each direction is FIFO like TCP. Closing delivers an end-of-stream after the
+ * data in flight. Faults: `refuse(address)` (dials fail), `stall(address)` (deliveries to and from
+ * that address wait until `unstall`), `reset(address)` (every connection touching it ends at once,
+ * data in flight is lost).
+ *
+ * ## Not provided
+ * Bandwidth limits and loss: the simulated network (a separate module) models those for messages.
+ *
+ * ## Example
+ * `runtime.network.link('10.0.0.1', '10.0.0.2', { latencyMs: 20, jitterMs: 5 })`
+ */
+import { P2pError } from '../../errors.js'
+import { ChunkQueue } from '../queue.js'
+import { formatAddress, parseAddress, type Address, type Connection, type Listener } from '../context.js'
+import type { Auditor } from './auditor.js'
+import type { Scheduler } from './scheduler.js'
+import type { SeededRng } from '../rng.js'
+
+export interface LinkOptions {
+  latencyMs: number
+  jitterMs?: number
+}
+
+class Pipe {
+  /** When the last delivery in this direction is due (deliveries never overtake each other). */
+  lastAt = 0
+  readonly inbox = new ChunkQueue()
+  closed = false
+  constructor(
+    readonly id: string,
+    readonly localHost: string,
+    readonly remoteHost: string,
+  ) {}
+}
+
+interface LiveConnection {
+  hosts: [Address, Address]
+  kill: () => void
+}
+
+class MemListener implements Listener {
+  readonly incoming = new ChunkQueue()
+  readonly pending: Connection[] = []
+  readonly waiters: ((c: Connection | null) => void)[] = []
+  closed = false
+  constructor(
+    readonly address: Address,
+    private readonly onClose: () => void,
+  ) {}
+  offer(c: Connection): void {
+    const w = this.waiters.shift()
+    if (w) w(c)
+    else this.pending.push(c)
+  }
+  accept(): Promise<Connection | null> {
+    const c = this.pending.shift()
+    if (c) return Promise.resolve(c)
+    if (this.closed) return Promise.resolve(null)
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.onClose()
+    for (const w of this.waiters.splice(0)) w(null)
+  }
+}
+
+export class MemoryNetwork {
+  readonly #listeners = new Map<Address, MemListener>()
+  readonly #links = new Map<string, LinkOptions>()
+  readonly #refused = new Set<Address>()
+  readonly #stalled = new Set<string>()
+  readonly #held: (() => void)[] = []
+  readonly #live = new Set<LiveConnection>()
+  #nextPort = 40000
+  #nextConn = 0
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly rng: SeededRng,
+    private readonly auditor: Auditor,
+    private readonly defaults: LinkOptions,
+  ) {}
+
+  /** Latency (and jitter) from host `from` to host `to`; one-way. */
+  link(from: string, to: string, opts: LinkOptions): void {
+    this.#links.set(`${from}>${to}`, opts)
+  }
+
+  refuse(address: Address, on = true): void {
+    if (on) this.#refused.add(address)
+    else this.#refused.delete(address)
+  }
+
+  /** Hold every delivery to or from `hostOrAddress` until `unstall`. */
+  stall(hostOrAddress: string): void {
+    this.#stalled.add(hostOrAddress)
+  }
+
+  unstall(hostOrAddress: string): void {
+    this.#stalled.delete(hostOrAddress)
+    for (const release of this.#held.splice(0)) release()
+  }
+
+  /** End every connection touching `hostOrAddress` now; data in flight is lost. */
+  reset(hostOrAddress: string): void {
+    for (const c of [...this.#live]) {
+      if (c.hosts.some((h) => h === hostOrAddress || parseAddress(h).host === hostOrAddress)) c.kill()
+    }
+  }
+
+  listen(address: Address): Listener {
+    if (this.#listeners.has(address)) throw new P2pError('ERR_INVALID_ARGUMENT', `address in use: ${address}`)
+    const l = new MemListener(address, () => this.#listeners.delete(address))
+    this.#listeners.set(address, l)
+    this.auditor.record('listen', this.scheduler.now(), address)
+    return l
+  }
+
+  dial(from: string, address: Address): Promise<Connection> {
+    const local = formatAddress(from, this.#nextPort++)
+    const to = parseAddress(address).host
+    this.auditor.record('dial', this.scheduler.now(), `${local}>${address}`)
+    return new Promise((resolve, reject) => {
+      this.scheduler.at(this.scheduler.now() + this.#delay(from, to), () => {
+        const listener = this.#listeners.get(address)
+        if (!listener || listener.closed || this.#refused.has(address)) {
+          this.auditor.record('refused', this.scheduler.now(), `${local}>${address}`)
+          reject(new P2pError('ERR_CLOSED', `connection refused: ${address}`))
+          return
+        }
+        const id = `c${this.#nextConn++}`
+        const ab = new Pipe(`${id}:${local}>${address}`, from, to)
+        const ba = new Pipe(`${id}:${address}>${local}`, to, from)
+        const entry: LiveConnection = {
+          hosts: [local, address] as [Address, Address],
+          kill: () => {
+            this.#live.delete(entry)
+            for (const p of [ab, ba]) {
+              p.closed = true
+              p.inbox.end()
+            }
+            this.auditor.record('reset', this.scheduler.now(), id)
+          },
+        }
+        this.#live.add(entry)
+        listener.offer(this.#endpoint(ba, ab, local, [address, local], entry))
+        resolve(this.#endpoint(ab, ba, address, [local, address], entry))
+      })
+    })
+  }
+
+  /** The endpoint that writes into `out` (read by the peer) and reads from `inp`. */
+  #endpoint(out: Pipe, inp: Pipe, remote: Address, hosts: [Address, Address], entry: LiveConnection): Connection {
+    const close = () => {
+      if (out.closed) return
+      out.closed = true
+      inp.inbox.end()
+      this.auditor.record('close', this.scheduler.now(), out.id)
+      this.#deliver(out, hosts, () => {
+        inp.closed = true
+        out.inbox.end()
+        this.#live.delete(entry)
+      })
+    }
+    return {
+      remote,
+      stream: { recv: () => inp.inbox.shift() },
+      sink: {
+        send: (bytes: Uint8Array) => {
+          if (out.closed) return Promise.reject(new P2pError('ERR_CLOSED', 'connection closed'))
+          const copy = Uint8Array.from(bytes)
+          this.auditor.record('write', this.scheduler.now(), out.id, copy)
+          this.#deliver(out, hosts, () => {
+            if (out.inbox.ended) return
+            this.auditor.record('deliver', this.scheduler.now(), out.id, copy)
+            out.inbox.push(copy)
+          })
+          return Promise.resolve()
+        },
+        close,
+      },
+    }
+  }
+
+  /** Run `fire` when a write on `pipe` reaches the other end (FIFO per direction). */
+  #deliver(pipe: Pipe, hosts: [Address, Address], fire: () => void): void {
+    const at = Math.max(this.scheduler.now() + this.#delay(pipe.localHost, pipe.remoteHost), pipe.lastAt)
+    pipe.lastAt = at
+    const go = () => {
+      if (this.#isStalled(hosts)) this.#held.push(go)
+      else fire()
+    }
+    this.scheduler.at(at, go)
+  }
+
+  #isStalled(hosts: [Address, Address]): boolean {
+    if (this.#stalled.size === 0) return false
+    return hosts.some((h) => this.#stalled.has(h) || this.#stalled.has(parseAddress(h).host))
+  }
+
+  #delay(from: string, to: string): number {
+    const l = this.#links.get(`${from}>${to}`) ?? this.defaults
+    const jitter = l.jitterMs ? this.rng.int(Math.max(1, Math.round(l.jitterMs * 2)) + 1) - l.jitterMs : 0
+    return Math.max(0, l.latencyMs + jitter)
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Runtimes: the `Context` every component receives, with a real implementation (`NodeContext`) and
+ * a deterministic one (`DeterministicRuntime`) for tests and simulations in virtual time.
+ *
+ * ## Example
+ * ```ts
+ * import { DeterministicRuntime, NodeContext } from 'quorumnet/runtime'
+ * ```
+ */
+export type { Address, Connection, Context, Handle, Listener, Sink, Stream } from './context.js'
+export { formatAddress, parseAddress } from './context.js'
+export { NodeContext, type NodeContextOptions } from './node.js'
+export { DeterministicRuntime, DeadlockError, type DeterministicOptions, type LinkOptions, type RunLimits } from './deterministic/index.js'
+export { SeededRng } from './rng.js'

@@ -1,0 +1,169 @@
+/**
+ * `NodeContext`: the real runtime: wall-clock time, node:crypto randomness, node:net TCP, timers.
+ *
+ * ## Design
+ * This is the only module that touches `Date.now`, timers, OS randomness and `node:net`
+ * (ARCHITECTURE.md rule 2). A socket's reads go into a `ChunkQueue`; reading is paused while more
+ * than `readHighWaterBytes` wait unread, so a slow consumer pushes back on its peer through TCP.
+ * Writes resolve once the kernel has accepted them (or after `drain`), so a sender that awaits
+ * `send` never buffers without bound.
+ *
+ * ## Not provided
+ * Timeouts on dial or reads: callers race them against `sleep` where the protocol needs one.
+ *
+ * ## Example
+ * ```ts
+ * const ctx = new NodeContext({ tcpNoDelay: true })
+ * const l = await ctx.listen('127.0.0.1:0')
+ * ```
+ */
+import { randomBytes, randomInt } from 'node:crypto'
+import { createServer, connect, type Socket } from 'node:net'
+import { Registry } from 'prom-client'
+import { P2pError } from '../errors.js'
+import { formatAddress, parseAddress, type Address, type Connection, type Context, type Handle, type Listener } from './context.js'
+import { ChunkQueue } from './queue.js'
+
+export interface NodeContextOptions {
+  /** Disable Nagle's algorithm on every socket (default true: frames are already batched). */
+  tcpNoDelay?: boolean
+  /** Stop reading a socket while this many bytes wait unread (default 4 MiB). */
+  readHighWaterBytes?: number
+  registry?: Registry
+}
+
+function wrap(socket: Socket, highWater: number): Connection {
+  const queue = new ChunkQueue()
+  let paused = false
+  socket.on('data', (chunk: Buffer) => {
+    queue.push(chunk)
+    if (!paused && queue.bytes > highWater) {
+      paused = true
+      socket.pause()
+    }
+  })
+  const end = () => queue.end()
+  socket.on('end', end)
+  socket.on('close', end)
+  socket.on('error', end)
+  const remote = formatAddress(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0)
+  return {
+    remote,
+    stream: {
+      recv: async () => {
+        const chunk = await queue.shift()
+        if (paused && queue.bytes <= highWater / 2) {
+          paused = false
+          socket.resume()
+        }
+        return chunk
+      },
+    },
+    sink: {
+      send: (bytes: Uint8Array) =>
+        new Promise<void>((resolve, reject) => {
+          if (socket.destroyed || !socket.writable) return reject(new P2pError('ERR_CLOSED', 'connection closed'))
+          socket.write(bytes, (err) => (err ? reject(new P2pError('ERR_CLOSED', err.message, { cause: err })) : resolve()))
+        }),
+      close: () => {
+        socket.destroy()
+        queue.end()
+      },
+    },
+  }
+}
+
+export class NodeContext implements Context {
+  readonly registry: Registry
+  readonly #noDelay: boolean
+  readonly #highWater: number
+
+  constructor(opts: NodeContextOptions = {}) {
+    this.registry = opts.registry ?? new Registry()
+    this.#noDelay = opts.tcpNoDelay ?? true
+    this.#highWater = opts.readHighWaterBytes ?? 4 << 20
+  }
+
+  now(): number {
+    return Date.now()
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason)
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, Math.max(0, ms))
+      const onAbort = () => {
+        clearTimeout(timer)
+        reject(signal!.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  randomBytes(n: number): Uint8Array {
+    return new Uint8Array(randomBytes(n))
+  }
+
+  randomInt(max: number): number {
+    return randomInt(max)
+  }
+
+  spawn<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Handle<T> {
+    const controller = new AbortController()
+    const done = Promise.resolve().then(() => fn(controller.signal))
+    done.catch(() => undefined)
+    return { label, done, abort: (reason?: unknown) => controller.abort(reason) }
+  }
+
+  listen(address: Address): Promise<Listener> {
+    const { host, port } = parseAddress(address)
+    const server = createServer({ noDelay: this.#noDelay, pauseOnConnect: false })
+    const pending: Connection[] = []
+    const waiters: ((c: Connection | null) => void)[] = []
+    let closed = false
+    server.on('connection', (socket) => {
+      const c = wrap(socket, this.#highWater)
+      const w = waiters.shift()
+      if (w) w(c)
+      else pending.push(c)
+    })
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => reject(new P2pError('ERR_CLOSED', `listen ${address}: ${err.message}`, { cause: err })))
+      server.listen(port, host, () => {
+        const a = server.address()
+        const bound = typeof a === 'object' && a ? formatAddress(a.address, a.port) : address
+        resolve({
+          address: bound,
+          accept: () => {
+            const c = pending.shift()
+            if (c) return Promise.resolve(c)
+            if (closed) return Promise.resolve(null)
+            return new Promise((r) => waiters.push(r))
+          },
+          close: () => {
+            if (closed) return
+            closed = true
+            server.close()
+            for (const w of waiters.splice(0)) w(null)
+          },
+        })
+      })
+    })
+  }
+
+  dial(address: Address): Promise<Connection> {
+    const { host, port } = parseAddress(address)
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port, noDelay: this.#noDelay })
+      const onError = (err: Error) => reject(new P2pError('ERR_CLOSED', `dial ${address}: ${err.message}`, { cause: err }))
+      socket.once('error', onError)
+      socket.once('connect', () => {
+        socket.off('error', onError)
+        resolve(wrap(socket, this.#highWater))
+      })
+    })
+  }
+}
