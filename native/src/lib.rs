@@ -204,14 +204,29 @@ impl RecvCipher {
 
 // ---- zstd ----
 
+/// Compress into `out` (JS allocates at least the zstd compress bound); returns the length written.
 #[napi]
-pub fn zstd_compress(data: Uint8Array, level: i32) -> Result<Buffer> {
-    Ok(zstd::compress(&data, level).map_err(|e| coded("ERR_COMPRESS", e))?.into())
+pub fn zstd_compress_into(data: &[u8], level: i32, mut out: Uint8Array) -> Result<u32> {
+    // SAFETY: synchronous call; the slice does not outlive it.
+    let out = unsafe { out.as_mut() };
+    Ok(zstd::compress_into(data, level, out).map_err(|e| coded("ERR_COMPRESS", e))? as u32)
 }
 
+/// The content size the first frame declares: -1 when it does not say, -2 for invalid data.
 #[napi]
-pub fn zstd_decompress(data: Uint8Array, max_bytes: u32) -> Option<Buffer> {
-    zstd::decompress(&data, max_bytes as usize).map(Buffer::from)
+pub fn zstd_declared_size(data: &[u8]) -> f64 {
+    match zstd::declared_size(data) {
+        Ok(Some(n)) => n as f64,
+        Ok(None) => -1.0,
+        Err(()) => -2.0,
+    }
+}
+
+/// Decompress every frame of `data` into `out`; the length written, or -1 if invalid or too large.
+#[napi]
+pub fn zstd_decompress_into(data: &[u8], mut out: Uint8Array) -> i64 {
+    // SAFETY: synchronous call; the slice does not outlive it.
+    zstd::decompress_into(data, unsafe { out.as_mut() }).map_or(-1, |n| n as i64)
 }
 
 // ---- bit vectors ----

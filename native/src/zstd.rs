@@ -28,6 +28,25 @@ pub fn compress(data: &[u8], level: i32) -> Result<Vec<u8>, String> {
     zstd::bulk::compress(data, level).map_err(|e| e.to_string())
 }
 
+/// The content size the first frame declares: Ok(None) when it does not say, Err for invalid data.
+pub fn declared_size(data: &[u8]) -> Result<Option<u64>, ()> {
+    zstd::zstd_safe::get_frame_content_size(data).map_err(|_| ())
+}
+
+/// Compress into `out` (at least `compress_bound(data.len())` bytes); returns the compressed length.
+pub fn compress_into(data: &[u8], level: i32, out: &mut [u8]) -> Result<usize, String> {
+    if !level_range().contains(&level) {
+        let r = level_range();
+        return Err(format!("zstd level must be an integer in {}..{}, got {level}", r.start(), r.end()));
+    }
+    zstd::bulk::compress_to_buffer(data, out, level).map_err(|e| e.to_string())
+}
+
+/// Decompress all frames of `data` into `out`; None if invalid or if the output does not fit.
+pub fn decompress_into(data: &[u8], out: &mut [u8]) -> Option<usize> {
+    zstd::bulk::decompress_to_buffer(data, out).ok()
+}
+
 pub fn decompress(data: &[u8], max: usize) -> Option<Vec<u8>> {
     let declared = match zstd::zstd_safe::get_frame_content_size(data) {
         Ok(Some(n)) => Some(n),

@@ -34,13 +34,18 @@ interface RawCipher {
 const FRAME_OVERHEAD = 20
 type RawCtor = new (...args: unknown[]) => RawCipher
 
+/** ZSTD_COMPRESSBOUND: the largest output zstd can produce for `n` bytes of input. */
+function zstdCompressBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 << 10 ? ((128 << 10) - n) >>> 11 : 0)
+}
+
 export function adaptNative(raw: unknown): Binding {
   const r = raw as Record<string, Fn> & {
     SendCipher: RawCtor
     RecvCipher: RawCtor
     QuotaTable: new () => QuotaTable
   }
-  for (const name of ['SendCipher', 'RecvCipher', 'QuotaTable', 'ed25519Sign', 'zstdCompress', 'bitvecLacking']) {
+  for (const name of ['SendCipher', 'RecvCipher', 'QuotaTable', 'ed25519Sign', 'zstdCompressInto', 'bitvecLacking']) {
     if (typeof (r as Record<string, unknown>)[name] !== 'function') throw new Error(`native addon lacks ${name}`)
   }
 
@@ -99,6 +104,30 @@ export function adaptNative(raw: unknown): Binding {
     }
   }
 
+  const compressInto = r.zstdCompressInto as unknown as (d: Uint8Array, l: number, o: Uint8Array) => number
+  const declaredSize = r.zstdDeclaredSize as unknown as (d: Uint8Array) => number
+  const decompressInto = r.zstdDecompressInto as unknown as (d: Uint8Array, o: Uint8Array) => number
+  // Output buffers are allocated here and filled in Rust (see sealFrames).
+  const zstdCompress = (data: Uint8Array, level: number): Uint8Array => {
+    const out = Buffer.allocUnsafe(zstdCompressBound(data.length))
+    try {
+      return out.subarray(0, compressInto(data, level, out))
+    } catch (err) {
+      throw typedError(err)
+    }
+  }
+  const zstdDecompress = (data: Uint8Array, maxBytes: number): Uint8Array | null => {
+    const declared = declaredSize(data)
+    if (declared === -2 || declared > maxBytes) return null
+    // The first frame's size is a first guess (more frames may follow); the cap is the second.
+    for (const size of declared >= 0 && declared < maxBytes ? [declared, maxBytes] : [maxBytes]) {
+      const out = Buffer.allocUnsafe(size)
+      const n = decompressInto(data, out)
+      if (n >= 0) return out.subarray(0, n)
+    }
+    return null
+  }
+
   const g = <K extends keyof Binding>(name: K): Binding[K] => guard(r[name as string] as Fn) as unknown as Binding[K]
   return {
     name: 'native',
@@ -118,8 +147,8 @@ export function adaptNative(raw: unknown): Binding {
     x25519SharedSecret: g('x25519SharedSecret'),
     SendCipher: NativeSendCipher,
     RecvCipher: NativeRecvCipher,
-    zstdCompress: g('zstdCompress'),
-    zstdDecompress: g('zstdDecompress'),
+    zstdCompress,
+    zstdDecompress,
     bitvecLacking: g('bitvecLacking'),
     bitvecHasExtraBits: g('bitvecHasExtraBits'),
     QuotaTable: NativeQuotaTable,
