@@ -121,6 +121,50 @@ export class CompressError extends P2pError {
   }
 }
 
+/** Why a handshake was refused: the reference's stream error names (PROTOCOL.md 2.4, 2.5). */
+export type HandshakeReason =
+  | 'UnableToDecode'
+  | 'InvalidEphemeralPublicKey'
+  | 'InvalidChannelPublicKey'
+  | 'HandshakeNotForUs'
+  | 'InvalidTimestampOld'
+  | 'InvalidTimestampFuture'
+  | 'MissingSignature'
+  | 'InvalidPeerPublicKey'
+  | 'InvalidSignature'
+  | 'WrongPeer'
+  | 'RecvFailed'
+  | 'SendFailed'
+  | 'CipherCreationFailed'
+
+/** The peer's handshake was refused; `reason` is the reference's name for the check that failed. */
+export class HandshakeError extends P2pError {
+  constructor(
+    readonly reason: HandshakeReason,
+    detail?: string,
+    options?: ErrorOptions,
+  ) {
+    super('ERR_AUTH_FAILED', detail ? `handshake refused (${reason}): ${detail}` : `handshake refused (${reason})`, options)
+  }
+}
+
+/** The handshake did not complete before its deadline. */
+export class HandshakeTimeoutError extends P2pError {
+  constructor(
+    readonly peer: string,
+    ms: number,
+  ) {
+    super('ERR_HANDSHAKE_TIMEOUT', `${peer}: no handshake in ${ms}ms`)
+  }
+}
+
+/** The connection is closed (by either side) or was reset. */
+export class ClosedError extends P2pError {
+  constructor(message = 'connection closed', options?: ErrorOptions) {
+    super('ERR_CLOSED', message, options)
+  }
+}
+
 export const isP2pError = (e: unknown, code?: ErrorCode): e is P2pError =>
   typeof e === 'object' &&
   e !== null &&

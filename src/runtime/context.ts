@@ -33,7 +33,10 @@ export interface Sink {
 }
 
 export interface Stream {
-  /** The next chunk, or `null` once the peer closed (or the connection was reset). */
+  /**
+   * The next chunk, or `null` once the peer closed (or the connection was reset). The chunk belongs
+   * to the caller, who may modify it (the stream layer decrypts in place).
+   */
   recv(): Promise<Uint8Array | null>
 }
 

@@ -12,6 +12,9 @@ import {
   NonceOverflowError,
   P2pError,
   isP2pError,
+  HandshakeError,
+  HandshakeTimeoutError,
+  ClosedError,
 } from '../../src/errors.js'
 import { typedError } from '../../src/native/codes.js'
 
@@ -27,6 +30,9 @@ describe('typed errors', () => {
     [new DecodeError('truncated'), 'DecodeError', 'ERR_DECODE', /truncated/],
     [new DecompressError('bomb'), 'DecompressError', 'ERR_DECOMPRESS', /bomb/],
     [new CompressError('level'), 'CompressError', 'ERR_COMPRESS', /level/],
+    [new HandshakeError('WrongPeer', 'expected ab'), 'HandshakeError', 'ERR_AUTH_FAILED', /\(WrongPeer\): expected ab/],
+    [new HandshakeTimeoutError('127.0.0.1:1', 5000), 'HandshakeTimeoutError', 'ERR_HANDSHAKE_TIMEOUT', /no handshake in 5000ms/],
+    [new ClosedError(), 'ClosedError', 'ERR_CLOSED', /closed/],
   ]
   it.each(table)('%s has its name, code and message', (err, name, code, message) => {
     expect(err).toBeInstanceOf(P2pError)
