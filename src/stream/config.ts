@@ -11,6 +11,7 @@
  */
 import { InvalidConfigError } from '../errors.js'
 import type { Signer } from '../crypto/scheme.js'
+import type { Binding } from '../native/binding.js'
 
 export interface StreamConfig {
   /** Our identity; the peer must expect this key. */
@@ -30,6 +31,11 @@ export interface StreamConfig {
   maxHandshakeAgeMs: number
   /** Deadline for the whole handshake, ms. Local. */
   handshakeTimeoutMs: number
+  /**
+   * Which primitives to use (default: the active backend). Local; for benchmarks and tests that
+   * compare the addon with the fallback in one process.
+   */
+  backend?: Binding
 }
 
 export const StreamConfig = {

@@ -25,8 +25,8 @@
  * ```
  */
 import { ClosedError, DecryptFailedError, FrameEmptyError, FrameTooLargeError, HandshakeError, HandshakeTimeoutError, NonceOverflowError, P2pError } from '../errors.js'
-import { binding } from '../native/load.js'
-import type { OpenErrorCode, RecvCipher, SendCipher } from '../native/binding.js'
+import { binding as activeBinding } from '../native/load.js'
+import type { Binding, OpenErrorCode, RecvCipher, SendCipher } from '../native/binding.js'
 import type { Connection, Context } from '../runtime/context.js'
 import { verifyStreamConfig, type StreamConfig } from './config.js'
 import { FrameReader, concat, frame } from './framing.js'
@@ -69,8 +69,8 @@ async function recvHandshake(reader: FrameReader, cfg: StreamConfig): Promise<Ui
   }
 }
 
-function deriveKey(secret: Uint8Array, peerEphemeral: Uint8Array): Uint8Array {
-  const key = binding.x25519SharedSecret(secret, peerEphemeral)
+function deriveKey(b: Binding, secret: Uint8Array, peerEphemeral: Uint8Array): Uint8Array {
+  const key = b.x25519SharedSecret(secret, peerEphemeral)
   // Only the fallback refuses (an all-zero result from a low-order key); see README, "Backends".
   if (!key) throw new HandshakeError('CipherCreationFailed', 'X25519 result refused by the fallback backend')
   return key
@@ -82,11 +82,12 @@ export async function upgradeDialer(ctx: Context, cfg: StreamConfig, conn: Conne
   const deadline = ctx.now() + cfg.handshakeTimeoutMs
   const secret = ctx.randomBytes(32)
   const reader = new FrameReader(conn.stream)
+  const b = cfg.backend ?? activeBinding
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
-    await sendHandshake(conn, createHandshake(cfg, expectedPeer, binding.x25519PublicKey(secret), ctx.now()))
+    await sendHandshake(conn, createHandshake(cfg, expectedPeer, b.x25519PublicKey(secret), ctx.now()))
     const theirs = verifyHandshake(cfg, ctx.now(), await recvHandshake(reader, cfg))
     if (!bytesEqual(theirs.peer, expectedPeer)) throw new HandshakeError('WrongPeer')
-    return new EncryptedConnection(conn, deriveKey(secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered())
+    return new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b)
   })())
 }
 
@@ -115,9 +116,10 @@ export async function upgradeListener(ctx: Context, incoming: IncomingConnection
   const { cfg, deadline, ephemeral, reader } = incoming.state
   const conn = incoming.connection
   const secret = ctx.randomBytes(32)
+  const b = cfg.backend ?? activeBinding
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
-    await sendHandshake(conn, createHandshake(cfg, incoming.peer, binding.x25519PublicKey(secret), ctx.now()))
-    return new EncryptedConnection(conn, deriveKey(secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered())
+    await sendHandshake(conn, createHandshake(cfg, incoming.peer, b.x25519PublicKey(secret), ctx.now()))
+    return new EncryptedConnection(conn, deriveKey(b, secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered(), b)
   })())
 }
 
@@ -154,9 +156,10 @@ export class EncryptedConnection {
     /** The peer's verified public key. */
     readonly peer: Uint8Array,
     buffered: Uint8Array,
+    b: Binding = activeBinding,
   ) {
-    this.#sealer = new binding.SendCipher(key, isDialer, maxMessageBytes)
-    this.#opener = new binding.RecvCipher(key, isDialer, maxMessageBytes)
+    this.#sealer = new b.SendCipher(key, isDialer, maxMessageBytes)
+    this.#opener = new b.RecvCipher(key, isDialer, maxMessageBytes)
     this.#pending = buffered
   }
 
