@@ -41,7 +41,7 @@ describe('typed errors', () => {
     expect(err.message).toMatch(message)
     expect(isP2pError(err)).toBe(true)
     expect(isP2pError(err, code as P2pError['code'])).toBe(true)
-    expect(isP2pError(err, 'ERR_CLOSED')).toBe(false)
+    expect(isP2pError(err, code === 'ERR_CLOSED' ? 'ERR_DECODE' : 'ERR_CLOSED')).toBe(false)
   })
 
   it('isP2pError recognises the brand across copies of the package, and nothing else', () => {
