@@ -4,20 +4,11 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FC_SEED, hex, js, native } from '../helpers/backends.js'
+import { FC_SEED, hex, js, native, pack, thrown } from '../helpers/backends.js'
 
 const KEY = new Uint8Array(32).map((_, i) => i * 7 + 1)
 const arbFrames = fc.array(fc.uint8Array({ minLength: 0, maxLength: 2048 }), { minLength: 1, maxLength: 16 })
 
-function pack(frames: Uint8Array[]): { plain: Uint8Array; lens: Uint32Array } {
-  const plain = new Uint8Array(frames.reduce((n, f) => n + f.length, 0))
-  let off = 0
-  for (const f of frames) {
-    plain.set(f, off)
-    off += f.length
-  }
-  return { plain, lens: Uint32Array.from(frames.map((f) => f.length)) }
-}
 
 // Without the addon there is nothing to compare; P2P_NATIVE=1 (CI) guarantees it is present.
 describe.skipIf(!native)('native and fallback agree', () => {

@@ -24,3 +24,24 @@ export const FC_SEED = Number(process.env.FC_SEED ?? 20241214)
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 export const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** The error `f` throws, or undefined. */
+export function thrown(f: () => unknown): unknown {
+  try {
+    f()
+  } catch (e) {
+    return e
+  }
+  return undefined
+}
+
+/** Concatenate frames into one buffer with their lengths (the shape `sealFrames` takes). */
+export function pack(frames: Uint8Array[]): { plain: Uint8Array; lens: Uint32Array } {
+  const plain = new Uint8Array(frames.reduce((n, f) => n + f.length, 0))
+  let off = 0
+  for (const f of frames) {
+    plain.set(f, off)
+    off += f.length
+  }
+  return { plain, lens: Uint32Array.from(frames.map((f) => f.length)) }
+}

@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FC_SEED, backends, hex } from '../helpers/backends.js'
+import { FC_SEED, backends, hex, pack, thrown } from '../helpers/backends.js'
 import { isP2pError } from '../../src/errors.js'
 
 const KEY = new Uint8Array(32).fill(42)
@@ -12,23 +12,6 @@ const counter = (iter: number, seq: bigint): Uint8Array => {
   new DataView(c.buffer).setUint16(0, iter)
   new DataView(c.buffer).setBigUint64(2, seq)
   return c
-}
-const pack = (frames: Uint8Array[]) => {
-  const plain = new Uint8Array(frames.reduce((n, f) => n + f.length, 0))
-  let o = 0
-  for (const f of frames) {
-    plain.set(f, o)
-    o += f.length
-  }
-  return { plain, lens: Uint32Array.from(frames.map((f) => f.length)) }
-}
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return undefined
 }
 
 describe.each(backends)('frames [$name]', ({ b }) => {

@@ -3,17 +3,9 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FC_SEED, backends, hex, unhex } from '../helpers/backends.js'
+import { FC_SEED, backends, hex, unhex, pack, thrown } from '../helpers/backends.js'
 import { isP2pError } from '../../src/errors.js'
 
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return undefined
-}
 
 describe.each(backends)('primitives [$name]', ({ b }) => {
   it('X25519: the RFC 7748 known answer, and both sides agree', () => {
