@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FC_SEED, hex, js, native, pack, thrown } from '../helpers/backends.js'
+import { FC_SEED, hex, js, native, pack } from '../helpers/backends.js'
 
 const KEY = new Uint8Array(32).map((_, i) => i * 7 + 1)
 const arbFrames = fc.array(fc.uint8Array({ minLength: 0, maxLength: 2048 }), { minLength: 1, maxLength: 16 })

@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FC_SEED, backends, hex, unhex, pack, thrown } from '../helpers/backends.js'
+import { FC_SEED, backends, hex, unhex, thrown } from '../helpers/backends.js'
 import { isP2pError } from '../../src/errors.js'
 
 
