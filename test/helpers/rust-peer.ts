@@ -1,5 +1,5 @@
 /**
- * Runs the Rust reference peer (`interop/`, built with `cargo build --release -p quorumnet-interop`)
+ * Runs the Rust reference peer (`interop/`, built with `cargo build --profile interop -p quorumnet-interop`)
  * and reads its JSON-line events. `P2P_INTEROP=1` (CI) makes a missing binary an error; otherwise the
  * interop suites skip with a message saying how to build it.
  */
@@ -9,12 +9,12 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-export const STREAM_PEER = join(import.meta.dirname, '..', '..', 'target', 'release', 'stream_peer')
+export const STREAM_PEER = join(import.meta.dirname, '..', '..', 'target', 'interop', 'stream_peer')
 export const hasRustPeer = existsSync(STREAM_PEER)
 if (!hasRustPeer && process.env.P2P_INTEROP === '1') {
-  throw new Error(`P2P_INTEROP=1 but ${STREAM_PEER} is missing: run \`cargo build --release -p quorumnet-interop\``)
+  throw new Error(`P2P_INTEROP=1 but ${STREAM_PEER} is missing: run \`cargo build --profile interop -p quorumnet-interop\``)
 }
-export const skipReason = `Rust peer not built (${STREAM_PEER}); build it with \`cargo build --release -p quorumnet-interop\``
+export const skipReason = `Rust peer not built (${STREAM_PEER}); build it with \`cargo build --profile interop -p quorumnet-interop\``
 
 export interface RustPeer {
   proc: ChildProcessWithoutNullStreams
