@@ -1,0 +1,167 @@
+/**
+ * Configuration of an authenticated network (the reference's `authenticated::Config`), with its presets.
+ *
+ * ## Design
+ * Every field of commonware-p2p 0.0.25's config, in TypeScript units (ms, `Quota`). Values with no safe
+ * default (identity, namespace, listen address, bootstrappers, message size) are arguments of every
+ * preset; the presets are the only place defaults live (STYLE.md 6). `recommended` and `aggressive`
+ * copy the reference's constructors; `test` copies its unpublished `test()` constructor (fast timing,
+ * for local clusters and tests). `verifyConfig` names the first bad field and its bound.
+ *
+ * ## Not provided
+ * Hot reloading: a running network keeps the config it started with.
+ *
+ * ## Example
+ * ```ts
+ * const cfg = { ...Config.recommended(signer, ns, '0.0.0.0:3000', boot, 1 << 20), mailboxSize: 5000 }
+ * ```
+ */
+import { InvalidConfigError } from '../errors.js'
+import type { Signer } from '../crypto/scheme.js'
+import { socketAddress } from '../codec/address.js'
+import { parseAddress, type Address } from '../runtime/context.js'
+import { Quota } from '../utils/quota.js'
+
+/** A peer to dial at startup: its key and a configured address. */
+export interface Bootstrapper {
+  publicKey: Uint8Array
+  address: Address
+}
+
+export interface Config {
+  /** Our identity. */
+  signer: Signer
+  /** Application namespace; `_STREAM` and `_TRACKER_IP` are appended for signatures. Must match across peers. */
+  namespace: Uint8Array
+  /** Address to bind. Local. */
+  listen: Address
+  /** Address others should dial (signed into our peer record). The presets set it to `listen`. */
+  dialable: Address
+  /** Peers dialed at startup. Never dropped from the address book. Local. */
+  bootstrappers: Bootstrapper[]
+  /** Largest message payload, bytes (after compression). Must be at least every sender's. */
+  maxMessageSize: number
+  /** Whether gossiped records may carry private/loopback addresses; a violation kills the sender. Should match. */
+  allowPrivateIps: boolean
+  /** Capacity of each actor mailbox and each per-peer queue. Local. */
+  mailboxSize: number
+  /** How far ahead a peer's clock may be (handshakes and records), ms. Should match. */
+  synchronyBoundMs: number
+  /** How old a handshake may be, ms. Should match. */
+  maxHandshakeAgeMs: number
+  /** Deadline for a handshake, ms. Local. */
+  handshakeTimeoutMs: number
+  /** Connections per peer key (inbound or outbound) allowed by the per-peer GCRA. Local. */
+  allowedConnectionRatePerPeer: Quota
+  /** Inbound connections accepted per period, over all peers. Local. */
+  allowedIncomingConnectionRate: Quota
+  /** Upper bound of the random wait between dial rounds, ms. Local. */
+  dialFrequencyMs: number
+  /** Outbound dials per period, over all peers. Local. */
+  dialRate: Quota
+  /** How many peer sets (by index) are tracked; the oldest are evicted. Local (0 counts as 1). */
+  trackedPeerSets: number
+  /** Gossip (bit vector) interval per connection; also the keep-alive, ms. Should match. */
+  gossipBitVecFrequencyMs: number
+  /** Bit vectors accepted per peer per period (excess is delayed, never dropped). Should match. */
+  allowedBitVecRate: Quota
+  /** Most records sent in, and accepted from, one Peers message. Must not exceed any peer's. */
+  peerGossipMaxCount: number
+  /** Peers messages accepted per peer per period (excess is delayed). Should match. */
+  allowedPeersRate: Quota
+}
+
+type Args = [signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number]
+
+const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number) => ({
+  signer,
+  namespace,
+  listen,
+  dialable: listen,
+  bootstrappers,
+  maxMessageSize,
+  mailboxSize: 1_000,
+  synchronyBoundMs: 5_000,
+  maxHandshakeAgeMs: 10_000,
+  handshakeTimeoutMs: 5_000,
+  trackedPeerSets: 4,
+  peerGossipMaxCount: 32,
+})
+
+export const Config = {
+  /** Production defaults (the reference's `recommended()`): slow gossip, private addresses refused. */
+  recommended: (...args: Args): Config => ({
+    ...base(...args),
+    allowPrivateIps: false,
+    allowedConnectionRatePerPeer: Quota.perMinute(1),
+    allowedIncomingConnectionRate: Quota.perSecond(256),
+    dialFrequencyMs: 60_000,
+    dialRate: Quota.perMinute(30),
+    gossipBitVecFrequencyMs: 50_000,
+    allowedBitVecRate: Quota.perSecond(2),
+    allowedPeersRate: Quota.perSecond(2),
+  }),
+  /** Fast discovery for local clusters and demos (the reference's `aggressive()`). */
+  aggressive: (...args: Args): Config => ({
+    ...base(...args),
+    allowPrivateIps: true,
+    allowedConnectionRatePerPeer: Quota.perSecond(1),
+    allowedIncomingConnectionRate: Quota.perSecond(256),
+    dialFrequencyMs: 5_000,
+    dialRate: Quota.perSecond(30),
+    gossipBitVecFrequencyMs: 5_000,
+    allowedBitVecRate: Quota.perSecond(5),
+    allowedPeersRate: Quota.perSecond(5),
+  }),
+  /** Test timing (the reference's unpublished `test()`): everything within about a second. */
+  test: (...args: Args): Config => ({
+    ...base(...args),
+    allowPrivateIps: true,
+    allowedConnectionRatePerPeer: Quota.perSecond(1024),
+    allowedIncomingConnectionRate: Quota.perSecond(1024),
+    dialFrequencyMs: 1_000,
+    dialRate: Quota.perSecond(1024),
+    gossipBitVecFrequencyMs: 1_000,
+    allowedBitVecRate: Quota.perSecond(5),
+    allowedPeersRate: Quota.perSecond(5),
+  }),
+}
+
+function int(field: keyof Config, v: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new InvalidConfigError(field, `must be an integer in ${min}..${max}, got ${v}`)
+}
+
+function address(field: string, a: Address): void {
+  try {
+    const { host, port } = parseAddress(a)
+    socketAddress(host, port)
+  } catch {
+    throw new InvalidConfigError(field, `must be an IP literal and port, got ${JSON.stringify(a)}`)
+  }
+}
+
+/** Throws `InvalidConfigError` naming the first field out of bounds; returns the config. */
+export function verifyConfig(c: Config): Config {
+  if (!c.signer || typeof c.signer.sign !== 'function') throw new InvalidConfigError('signer', 'must be a Signer')
+  if (!(c.namespace instanceof Uint8Array)) throw new InvalidConfigError('namespace', 'must be bytes')
+  address('listen', c.listen)
+  address('dialable', c.dialable)
+  c.bootstrappers.forEach((b, i) => {
+    if (!c.signer.scheme.validate(b.publicKey)) throw new InvalidConfigError(`bootstrappers[${i}].publicKey`, 'is not a valid key of the signer scheme')
+    address(`bootstrappers[${i}].address`, b.address)
+  })
+  int('maxMessageSize', c.maxMessageSize, 1, 0xffff_ffff - 64 - 16)
+  int('mailboxSize', c.mailboxSize, 1)
+  int('synchronyBoundMs', c.synchronyBoundMs, 0)
+  int('maxHandshakeAgeMs', c.maxHandshakeAgeMs, 0)
+  int('handshakeTimeoutMs', c.handshakeTimeoutMs, 1)
+  int('dialFrequencyMs', c.dialFrequencyMs, 1)
+  int('trackedPeerSets', c.trackedPeerSets, 0)
+  int('gossipBitVecFrequencyMs', c.gossipBitVecFrequencyMs, 1)
+  int('peerGossipMaxCount', c.peerGossipMaxCount, 1)
+  for (const f of ['allowedConnectionRatePerPeer', 'allowedIncomingConnectionRate', 'dialRate', 'allowedBitVecRate', 'allowedPeersRate'] as const) {
+    if (!(c[f] instanceof Quota)) throw new InvalidConfigError(f, 'must be a Quota (Quota.perSecond(n), Quota.perMinute(n), ...)')
+  }
+  if (typeof c.allowPrivateIps !== 'boolean') throw new InvalidConfigError('allowPrivateIps', 'must be a boolean')
+  return c
+}

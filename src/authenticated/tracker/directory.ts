@@ -1,0 +1,222 @@
+/**
+ * The tracker's state: tracked peer sets, knowledge bit vectors, signed address records, and the
+ * rules of PROTOCOL.md 5 for bit vectors and Peers messages. Pure and synchronous: the tracker actor
+ * owns one `Directory` and feeds it messages one at a time.
+ *
+ * ## Design
+ * A peer set is `(index, keys sorted by raw bytes)`; its bit i is set when we are `sorted[i]` or hold a
+ * network-learned (gossiped, signed) record for it. Keys are reference-counted across the tracked sets;
+ * bootstrappers are never dropped. Registering is monotonic (an index not above the largest is ignored)
+ * and keeps the newest `trackedPeerSets` sets. A received bit vector is answered with the signed records
+ * the asker lacks (ours included), at most `peerGossipMaxCount` of them, chosen at random when there are
+ * more. A received Peers message is checked entry by entry, in the reference's order; the first bad
+ * entry kills the sender (entries before it are already applied). A record replaces the stored one only
+ * if it is strictly newer.
+ *
+ * Bit vectors go out as floor(n/8) + 1 bytes (what every 0.0.25 node accepts; the reference itself
+ * sends ceil(n/8) and then rejects that length when n % 8 == 0) and both lengths are accepted.
+ *
+ * ## Not provided
+ * Liveness of records: as in the reference, a stale record is re-gossiped until a newer one arrives.
+ *
+ * ## Example
+ * ```ts
+ * dir.register(0n, keys); const reply = dir.handleBitVec(0n, bits) // { kind: 'reply', peers }
+ * ```
+ */
+import { decodeSocket, isGlobal, peerRecordPayload, type Peer } from '../../codec/index.js'
+import type { Verifier } from '../../crypto/scheme.js'
+import { BitVec } from '../../utils/bitvec.js'
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}
+
+export interface PeerSet {
+  index: bigint
+  sorted: Uint8Array[]
+  bits: BitVec
+}
+
+interface Entry {
+  publicKey: Uint8Array
+  /** Number of tracked sets holding the key (Infinity for bootstrappers). */
+  count: number
+  /** Network-learned signed record, verbatim. */
+  record?: Peer
+  /** Configured address (bootstrappers). */
+  configured?: string
+}
+
+export type KillReason =
+  | 'TooManyPeers'
+  | 'InvalidIPLength'
+  | 'PrivateIPsNotAllowed'
+  | 'PeerUnsigned'
+  | 'InvalidPublicKey'
+  | 'ReceivedSelf'
+  | 'InvalidSignature'
+  | 'BitVecLengthMismatch'
+  | 'BitVecExtraBit'
+
+export type BitVecOutcome = { kind: 'ignore' } | { kind: 'kill'; reason: KillReason } | { kind: 'reply'; peers: Peer[] }
+export type PeersOutcome = { kind: 'ok'; updated: Uint8Array[] } | { kind: 'kill'; reason: KillReason; updated: Uint8Array[] }
+
+export interface DirectoryOptions {
+  me: Uint8Array
+  /** Our own signed record (socket = dialable address). */
+  myRecord: Peer
+  verifier: Verifier
+  /** `ns || "_TRACKER_IP"`. */
+  ipNamespace: Uint8Array
+  trackedPeerSets: number
+  peerGossipMaxCount: number
+  allowPrivateIps: boolean
+  synchronyBoundMs: number
+  bootstrappers: { publicKey: Uint8Array; address: string }[]
+}
+
+export class Directory {
+  readonly #entries = new Map<string, Entry>()
+  readonly #sets: PeerSet[] = [] // ascending index
+  readonly #me: string
+
+  constructor(private readonly o: DirectoryOptions) {
+    this.#me = hexOf(o.me)
+    for (const b of o.bootstrappers) {
+      const k = hexOf(b.publicKey)
+      if (k === this.#me) continue
+      this.#entries.set(k, { publicKey: b.publicKey, count: Infinity, configured: b.address })
+    }
+  }
+
+  get sets(): readonly PeerSet[] {
+    return this.#sets
+  }
+
+  /** Track a new peer set; ignored (false) unless its index is above every tracked one. */
+  register(index: bigint, peers: Uint8Array[]): boolean {
+    const last = this.#sets[this.#sets.length - 1]
+    if (last && index <= last.index) return false
+    const sorted = [...peers].sort(compareBytes)
+    const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length) }
+    sorted.forEach((pk, i) => {
+      const k = hexOf(pk)
+      const e = this.#entries.get(k)
+      if (e) {
+        e.count += 1
+        if (e.record) set.bits.set(i)
+      } else {
+        this.#entries.set(k, { publicKey: pk, count: 1 })
+      }
+      if (k === this.#me) set.bits.set(i)
+    })
+    this.#sets.push(set)
+    while (this.#sets.length > Math.max(1, this.o.trackedPeerSets)) this.#evict(this.#sets.shift()!)
+    return true
+  }
+
+  #evict(set: PeerSet): void {
+    for (const pk of set.sorted) {
+      const k = hexOf(pk)
+      const e = this.#entries.get(k)
+      if (!e) continue
+      e.count -= 1
+      if (e.count <= 0) this.#entries.delete(k)
+    }
+  }
+
+  /** In some tracked set or a bootstrapper (what the gossip tick requires, else the peer is killed). */
+  isTracked(pk: Uint8Array): boolean {
+    return this.#entries.has(hexOf(pk))
+  }
+
+  /** May connect to us: not us, and in some tracked set (bootstrappers outside every set may not). */
+  isAllowed(pk: Uint8Array): boolean {
+    const k = hexOf(pk)
+    return k !== this.#me && this.#inSomeSet(k)
+  }
+
+  #inSomeSet(k: string): boolean {
+    return this.#sets.some((s) => s.sorted.some((x) => hexOf(x) === k))
+  }
+
+  /** Keys with an address to dial (network-learned first, else configured), excluding us. */
+  dialable(): { publicKey: Uint8Array; address: string }[] {
+    const out: { publicKey: Uint8Array; address: string }[] = []
+    for (const [k, e] of this.#entries) {
+      if (k === this.#me) continue
+      if (e.record) {
+        const a = decodeSocket(e.record.socket)
+        out.push({ publicKey: e.publicKey, address: a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}` })
+      } else if (e.configured) {
+        out.push({ publicKey: e.publicKey, address: e.configured })
+      }
+    }
+    return out.sort((a, b) => compareBytes(a.publicKey, b.publicKey))
+  }
+
+  /** The gossip tick: one tracked set's bit vector, picked with `pick(n)` in [0, n); none without sets. */
+  gossip(pick: (n: number) => number): { index: bigint; bits: Uint8Array } | undefined {
+    if (this.#sets.length === 0) return undefined
+    const set = this.#sets[pick(this.#sets.length)]!
+    return { index: set.index, bits: set.bits.toWire() }
+  }
+
+  /** Answer a peer's bit vector (PROTOCOL.md 5.4). */
+  handleBitVec(index: bigint, bits: Uint8Array, shuffle: <T>(xs: T[]) => T[]): BitVecOutcome {
+    const set = this.#sets.find((s) => s.index === index)
+    if (!set) return { kind: 'ignore' }
+    const n = set.sorted.length
+    if (bits.length !== Math.ceil(n / 8) && bits.length !== Math.floor(n / 8) + 1) return { kind: 'kill', reason: 'BitVecLengthMismatch' }
+    const theirs = BitVec.fromWire(n, bits)
+    if (!theirs) return { kind: 'kill', reason: 'BitVecExtraBit' }
+    const peers: Peer[] = []
+    for (let i = 0; i < n; i++) {
+      if (theirs.get(i)) continue
+      const k = hexOf(set.sorted[i]!)
+      if (k === this.#me) peers.push(this.o.myRecord)
+      else {
+        const r = this.#entries.get(k)?.record
+        if (r) peers.push(r)
+      }
+    }
+    if (peers.length === 0) return { kind: 'ignore' }
+    return { kind: 'reply', peers: peers.length > this.o.peerGossipMaxCount ? shuffle(peers).slice(0, this.o.peerGossipMaxCount) : peers }
+  }
+
+  /** Apply a peer's Peers message (PROTOCOL.md 5.3); the first bad entry kills the sender. */
+  handlePeers(peers: Peer[], nowMs: number): PeersOutcome {
+    const updated: Uint8Array[] = []
+    if (peers.length > this.o.peerGossipMaxCount) return { kind: 'kill', reason: 'TooManyPeers', updated }
+    for (const p of peers) {
+      if (p.socket.length !== 6 && p.socket.length !== 18) return { kind: 'kill', reason: 'InvalidIPLength', updated }
+      if (!this.o.allowPrivateIps && !isGlobal(decodeSocket(p.socket))) return { kind: 'kill', reason: 'PrivateIPsNotAllowed', updated }
+      if (!p.signature) return { kind: 'kill', reason: 'PeerUnsigned', updated }
+      const pk = p.signature.publicKey
+      if (!this.o.verifier.validate(pk)) return { kind: 'kill', reason: 'InvalidPublicKey', updated }
+      if (hexOf(pk) === this.#me) return { kind: 'kill', reason: 'ReceivedSelf', updated }
+      if (!this.o.verifier.verify(this.o.ipNamespace, peerRecordPayload(p.socket, p.timestamp), pk, p.signature.signature)) {
+        return { kind: 'kill', reason: 'InvalidSignature', updated }
+      }
+      if (p.timestamp > BigInt(Math.floor(nowMs)) + BigInt(this.o.synchronyBoundMs)) return { kind: 'kill', reason: 'InvalidSignature', updated }
+      if (this.#update(pk, p)) updated.push(pk)
+    }
+    return { kind: 'ok', updated }
+  }
+
+  /** Store a record if the key is allowed and the record is strictly newer; set its bits. */
+  #update(pk: Uint8Array, p: Peer): boolean {
+    const k = hexOf(pk)
+    const e = this.#entries.get(k)
+    if (!e || k === this.#me || !this.#inSomeSet(k)) return false
+    if (e.record && p.timestamp <= e.record.timestamp) return false
+    e.record = { socket: Uint8Array.from(p.socket), timestamp: p.timestamp, ...(p.signature ? { signature: { publicKey: Uint8Array.from(p.signature.publicKey), signature: Uint8Array.from(p.signature.signature) } } : {}) }
+    for (const s of this.#sets) s.sorted.forEach((x, i) => hexOf(x) === k && s.bits.set(i))
+    return true
+  }
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest'
+import { Directory, compareBytes } from '../../src/authenticated/tracker/directory.js'
+import { encodeSocket, peerRecordPayload, type Peer } from '../../src/codec/index.js'
+import { Ed25519 } from '../../src/crypto/index.js'
+import { utf8 } from '../helpers/backends.js'
+
+const IP_NS = utf8('test_namespace_TRACKER_IP')
+const keys = Array.from({ length: 10 }, (_, i) => Ed25519.fromSeed(i))
+const pk = (i: number) => keys[i]!.publicKey
+const NOW = 1_733_600_000_000
+
+function record(i: number, host: string, port: number, ts: number): Peer {
+  const socket = encodeSocket({ host, port })
+  const timestamp = BigInt(ts)
+  return { socket, timestamp, signature: { publicKey: pk(i), signature: keys[i]!.sign(IP_NS, peerRecordPayload(socket, timestamp)) } }
+}
+
+function directory(opts: Partial<ConstructorParameters<typeof Directory>[0]> = {}): Directory {
+  return new Directory({
+    me: pk(0),
+    myRecord: record(0, '10.0.0.1', 3000, NOW),
+    verifier: Ed25519.scheme,
+    ipNamespace: IP_NS,
+    trackedPeerSets: 2,
+    peerGossipMaxCount: 32,
+    allowPrivateIps: true,
+    synchronyBoundMs: 5_000,
+    bootstrappers: [],
+    ...opts,
+  })
+}
+const noShuffle = <T>(xs: T[]) => xs
+
+describe('Directory: peer sets', () => {
+  it('sorts keys by raw bytes, sets our own bit, and only accepts increasing indices', () => {
+    const d = directory()
+    expect(d.register(5n, [pk(3), pk(0), pk(1)])).toBe(true)
+    const set = d.sets[0]!
+    expect(set.sorted.map((k) => Buffer.from(k).toString('hex'))).toEqual([pk(3), pk(0), pk(1)].sort(compareBytes).map((k) => Buffer.from(k).toString('hex')))
+    const mine = set.sorted.findIndex((k) => compareBytes(k, pk(0)) === 0)
+    expect(set.bits.get(mine)).toBe(true)
+    expect(set.bits.count()).toBe(1)
+    expect(d.register(5n, [pk(4)])).toBe(false)
+    expect(d.register(4n, [pk(4)])).toBe(false)
+  })
+
+  it('keeps only the newest trackedPeerSets sets and forgets keys no set holds', () => {
+    const d = directory({ trackedPeerSets: 2 })
+    d.register(1n, [pk(0), pk(1)])
+    d.register(2n, [pk(0), pk(2)])
+    d.register(3n, [pk(0), pk(3)])
+    expect(d.sets.map((s) => s.index)).toEqual([2n, 3n])
+    expect(d.isTracked(pk(1))).toBe(false)
+    expect(d.isAllowed(pk(2))).toBe(true)
+    expect(d.isAllowed(pk(0))).toBe(false) // never ourselves
+  })
+
+  it('bootstrappers are tracked forever and dialable, but may not connect unless in a set', () => {
+    const d = directory({ bootstrappers: [{ publicKey: pk(9), address: '127.0.0.1:9' }] })
+    expect(d.isTracked(pk(9))).toBe(true)
+    expect(d.isAllowed(pk(9))).toBe(false)
+    expect(d.dialable()).toEqual([{ publicKey: pk(9), address: '127.0.0.1:9' }])
+    d.register(1n, [pk(0), pk(9)])
+    expect(d.isAllowed(pk(9))).toBe(true)
+  })
+
+  it('gossips floor(n/8)+1 bytes for a set of n', () => {
+    const d = directory()
+    d.register(1n, keys.slice(0, 8).map((k) => k.publicKey))
+    expect(d.gossip(() => 0)).toMatchObject({ index: 1n })
+    expect(d.gossip(() => 0)!.bits.length).toBe(2)
+    expect(directory().gossip(() => 0)).toBeUndefined()
+  })
+})
+
+describe('Directory: bit vectors and records', () => {
+  const setup = () => {
+    const d = directory()
+    d.register(7n, keys.slice(0, 8).map((k) => k.publicKey))
+    return d
+  }
+
+  it('answers a bit vector with our own record and the learned records the asker lacks', () => {
+    const d = setup()
+    expect(d.handlePeers([record(2, '10.0.0.2', 1, NOW)], NOW).updated).toHaveLength(1)
+    const r = d.handleBitVec(7n, new Uint8Array(2), noShuffle)
+    expect(r.kind).toBe('reply')
+    const got = r.kind === 'reply' ? r.peers.map((p) => Buffer.from(p.signature!.publicKey).toString('hex')).sort() : []
+    expect(got).toEqual([pk(0), pk(2)].map((k) => Buffer.from(k).toString('hex')).sort())
+    // An asker that knows everything we know gets nothing.
+    const all = d.sets[0]!.bits.toWire()
+    expect(d.handleBitVec(7n, all, noShuffle).kind).toBe('ignore')
+    // An unknown index is ignored.
+    expect(d.handleBitVec(99n, new Uint8Array(2), noShuffle).kind).toBe('ignore')
+  })
+
+  it('accepts ceil(n/8) and floor(n/8)+1 bytes, kills on any other length or a bit past n', () => {
+    const d = setup() // n = 8
+    expect(d.handleBitVec(7n, new Uint8Array(1), noShuffle).kind).toBe('reply')
+    expect(d.handleBitVec(7n, new Uint8Array(2), noShuffle).kind).toBe('reply')
+    expect(d.handleBitVec(7n, new Uint8Array(3), noShuffle)).toEqual({ kind: 'kill', reason: 'BitVecLengthMismatch' })
+    expect(d.handleBitVec(7n, Uint8Array.of(0, 1), noShuffle)).toEqual({ kind: 'kill', reason: 'BitVecExtraBit' })
+  })
+
+  it('sends at most peerGossipMaxCount records, chosen by the shuffle', () => {
+    const d = directory({ peerGossipMaxCount: 2 })
+    d.register(1n, keys.slice(0, 5).map((k) => k.publicKey))
+    d.handlePeers([1, 2].map((i) => record(i, '10.0.0.9', i, NOW)), NOW)
+    const r = d.handleBitVec(1n, new Uint8Array(1), (xs) => [...xs].reverse())
+    expect(r.kind === 'reply' && r.peers.length).toBe(2)
+  })
+
+  it('replaces a record only with a strictly newer one, and sets its bits', () => {
+    const d = setup()
+    expect(d.handlePeers([record(3, '10.0.0.3', 1, NOW)], NOW).updated).toHaveLength(1)
+    expect(d.handlePeers([record(3, '10.0.0.4', 1, NOW)], NOW).updated).toHaveLength(0)
+    expect(d.handlePeers([record(3, '10.0.0.5', 1, NOW + 1)], NOW).updated).toHaveLength(1)
+    expect(d.dialable().find((x) => compareBytes(x.publicKey, pk(3)) === 0)?.address).toBe('10.0.0.5:1')
+    expect(d.sets[0]!.bits.count()).toBe(2)
+    // A key outside every set is ignored silently.
+    expect(d.handlePeers([record(9, '10.0.0.9', 1, NOW)], NOW)).toEqual({ kind: 'ok', updated: [] })
+  })
+
+  it.each([
+    ['TooManyPeers', (d: Directory) => d.handlePeers(Array.from({ length: 33 }, () => record(1, '10.0.0.1', 1, NOW)), NOW)],
+    ['InvalidIPLength', (d: Directory) => d.handlePeers([{ ...record(1, '10.0.0.1', 1, NOW), socket: new Uint8Array(7) }], NOW)],
+    ['PeerUnsigned', (d: Directory) => d.handlePeers([{ socket: encodeSocket({ host: '10.0.0.1', port: 1 }), timestamp: 1n }], NOW)],
+    ['InvalidPublicKey', (d: Directory) => d.handlePeers([{ ...record(1, '10.0.0.1', 1, NOW), signature: { publicKey: new Uint8Array(3), signature: new Uint8Array(64) } }], NOW)],
+    ['ReceivedSelf', (d: Directory) => d.handlePeers([record(0, '10.0.0.1', 1, NOW)], NOW)],
+    ['InvalidSignature', (d: Directory) => d.handlePeers([{ ...record(1, '10.0.0.1', 1, NOW), timestamp: BigInt(NOW + 1) }], NOW)],
+    ['InvalidSignature', (d: Directory) => d.handlePeers([record(1, '10.0.0.1', 1, NOW + 5_001)], NOW)],
+  ] as const)('kills the sender: %s', (reason, act) => {
+    expect(act(setup())).toMatchObject({ kind: 'kill', reason })
+  })
+
+  it('refuses private addresses unless allowed, and applies entries before the bad one', () => {
+    const d = directory({ allowPrivateIps: false })
+    d.register(1n, keys.slice(0, 4).map((k) => k.publicKey))
+    const r = d.handlePeers([record(1, '8.8.8.8', 1, NOW), record(2, '127.0.0.1', 1, NOW)], NOW)
+    expect(r).toMatchObject({ kind: 'kill', reason: 'PrivateIPsNotAllowed' })
+    expect(r.updated).toHaveLength(1)
+  })
+})
