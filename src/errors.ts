@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ERR_AUTH_FAILED'
   | 'ERR_PROTOCOL'
   | 'ERR_CLOSED'
+  | 'ERR_MESSAGE_TOO_LARGE'
 
 const BRAND = Symbol.for('quorumnet.error')
 
@@ -162,6 +163,16 @@ export class HandshakeTimeoutError extends P2pError {
 export class ClosedError extends P2pError {
   constructor(message = 'connection closed', options?: ErrorOptions) {
     super('ERR_CLOSED', message, options)
+  }
+}
+
+/** A message (after compression) is larger than the network's `maxMessageSize`; nothing was sent. */
+export class MessageTooLargeError extends P2pError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('ERR_MESSAGE_TOO_LARGE', `message of ${size} bytes exceeds maxMessageSize ${limit}`)
   }
 }
 

@@ -1,0 +1,14 @@
+/**
+ * `authenticated`: messaging between a fixed, known set of peers that find each other's addresses on
+ * their own, wire-compatible with commonware-p2p 0.0.25.
+ *
+ * ## Example
+ * ```ts
+ * import { Config, Network, Recipients } from 'quorumnet/authenticated'
+ * const { network, oracle } = Network.create(ctx, Config.recommended(signer, ns, listen, boot, 1 << 20))
+ * ```
+ */
+export { Config, verifyConfig, type Bootstrapper } from './config.js'
+export { Network, Oracle, type NetworkHandle } from './network.js'
+export { Recipients, type Channel, type Receiver, type Sender } from './types.js'
+export { Quota } from '../utils/quota.js'

@@ -1,0 +1,219 @@
+/**
+ * `Network`: an authenticated p2p network over a fixed, known set of peers (commonware-p2p 0.0.25's
+ * `authenticated`), wire-compatible with Rust nodes of that release.
+ *
+ * ## Design
+ * `Network.create(ctx, cfg)` gives the network and its `Oracle` (which registers peer sets). Channels
+ * are registered before `start()`. Running parts, each a task on the context:
+ * - listener: accepts at `cfg.listen` under the global incoming-connection quota, verifies the dialer's
+ *   handshake, reserves its key with the tracker (only keys of tracked sets; one connection per key),
+ *   and only then answers;
+ * - dialer: every random [0, dialFrequencyMs), dials each dialable peer (learned or bootstrap address)
+ *   that is not connected, under the global dial quota;
+ * - one `PeerConnection` per connection (gossip, queues, receive loop), registered with the router;
+ * - router: resolves `Recipients` to connected peers (never ourselves) and queues the message.
+ *
+ * ## Not provided
+ * Delivery guarantees: `send` resolves with the peers a message was queued for; a peer that drops
+ * mid-way loses what was queued. No NAT traversal or relaying: peers must reach each other directly.
+ *
+ * ## Example
+ * ```ts
+ * const { network, oracle } = Network.create(ctx, Config.test(signer, ns, '127.0.0.1:3000', [], 1 << 20))
+ * oracle.register(0n, keys)
+ * const [sender, receiver] = network.register(0, Quota.perSecond(100), 1024)
+ * const handle = network.start()
+ * ```
+ */
+import { encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
+import { InvalidArgumentError, isP2pError, type HandshakeError } from '../errors.js'
+import type { Context, Handle } from '../runtime/context.js'
+import { parseAddress } from '../runtime/context.js'
+import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming } from '../stream/index.js'
+import type { Quota } from '../utils/quota.js'
+import { RateLimiter } from '../utils/ratelimit.js'
+import { ChannelQueue, ChannelSender } from './channels.js'
+import { verifyConfig, type Config } from './config.js'
+import { Metrics } from './metrics.js'
+import { PeerConnection } from './peer.js'
+import { Tracker, shuffle } from './tracker/tracker.js'
+import type { Channel, Receiver, Recipients, Sender } from './types.js'
+
+/** Registers peer sets with the network's tracker. */
+export class Oracle {
+  constructor(private readonly tracker: Tracker, private readonly metrics: Metrics) {}
+
+  /** Track peer set `index` (ignored unless above every tracked index); keys need not be sorted. */
+  register(index: bigint | number, peers: Uint8Array[]): boolean {
+    const ok = this.tracker.directory.register(BigInt(index), peers)
+    this.metrics.trackedPeers.set(this.tracker.directory.dialable().length)
+    return ok
+  }
+}
+
+export interface NetworkHandle {
+  /** Stop every task and close every connection; resolves when all have ended. */
+  stop(): Promise<void>
+}
+
+const PROTOBUF_OVERHEAD = 64
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+export class Network {
+  readonly #channels = new Map<number, ChannelQueue>()
+  readonly #peers = new Map<string, PeerConnection>()
+  readonly #tasks: Handle<unknown>[] = []
+  readonly #stream: StreamConfig
+  #started = false
+
+  private constructor(
+    private readonly ctx: Context,
+    readonly cfg: Config,
+    private readonly tracker: Tracker,
+    readonly metrics: Metrics,
+  ) {
+    this.#stream = {
+      ...StreamConfig.recommended(cfg.signer, withSuffix(cfg.namespace, STREAM_SUFFIX), cfg.maxMessageSize + PROTOBUF_OVERHEAD),
+      synchronyBoundMs: cfg.synchronyBoundMs,
+      maxHandshakeAgeMs: cfg.maxHandshakeAgeMs,
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs,
+    }
+  }
+
+  static create(ctx: Context, cfg: Config): { network: Network; oracle: Oracle } {
+    verifyConfig(cfg)
+    const ipNamespace = withSuffix(withSuffix(cfg.namespace, TRACKER_SUFFIX), IP_SUFFIX)
+    const { host, port } = parseAddress(cfg.dialable)
+    const socket = encodeSocket({ host, port })
+    const timestamp = BigInt(Math.floor(ctx.now()))
+    const myRecord: Peer = {
+      socket,
+      timestamp,
+      signature: { publicKey: cfg.signer.publicKey, signature: cfg.signer.sign(ipNamespace, peerRecordPayload(socket, timestamp)) },
+    }
+    const metrics = new Metrics(ctx.registry)
+    const tracker = new Tracker(ctx, cfg, myRecord, ipNamespace)
+    const network = new Network(ctx, cfg, tracker, metrics)
+    return { network, oracle: new Oracle(tracker, metrics) }
+  }
+
+  /** Register a channel before `start()`; `compression` is a zstd level (both sides must agree). */
+  register(channel: Channel, quota: Quota, backlog: number, compression?: number): [Sender, Receiver] {
+    if (this.#started) throw new InvalidArgumentError('channels must be registered before start()')
+    if (!Number.isInteger(channel) || channel < 0 || channel > 0xffff_ffff) throw new InvalidArgumentError(`channel must be a u32, got ${channel}`)
+    if (this.#channels.has(channel)) throw new InvalidArgumentError(`channel ${channel} is already registered`)
+    if (!Number.isInteger(backlog) || backlog < 1) throw new InvalidArgumentError(`backlog must be a positive integer, got ${backlog}`)
+    const spec = { channel, quota, backlog, compression }
+    const queue = new ChannelQueue(spec, this.cfg.maxMessageSize, this.metrics)
+    this.#channels.set(channel, queue)
+    return [new ChannelSender(spec, this.cfg.maxMessageSize, (r, c, p, prio) => this.#route(r, c, p, prio)), queue]
+  }
+
+  /** Keys of the peers currently connected. */
+  connected(): Uint8Array[] {
+    return [...this.#peers.values()].map((p) => p.peer)
+  }
+
+  start(): NetworkHandle {
+    if (this.#started) throw new InvalidArgumentError('network already started')
+    this.#started = true
+    const listening = this.ctx.listen(this.cfg.listen)
+    this.#tasks.push(this.ctx.spawn('listener', (signal) => this.#listen(listening, signal)))
+    this.#tasks.push(this.ctx.spawn('dialer', (signal) => this.#dial(signal)))
+    return {
+      stop: async () => {
+        for (const t of this.#tasks) t.abort(new Error('stopped'))
+        for (const p of this.#peers.values()) p.conn.close()
+        ;(await listening.catch(() => undefined))?.close()
+        for (const q of this.#channels.values()) q.close()
+        await Promise.allSettled(this.#tasks.map((t) => t.done))
+      },
+    }
+  }
+
+  async #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): Promise<Uint8Array[]> {
+    let targets: PeerConnection[]
+    if (recipients.kind === 'all') targets = [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
+    else {
+      const keys = recipients.kind === 'one' ? [recipients.key] : recipients.keys
+      targets = keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
+    }
+    const queued = await Promise.all(targets.map((p) => p.enqueue(channel, payload, priority)))
+    return targets.filter((_, i) => queued[i]).map((p) => p.peer)
+  }
+
+  /** Run a connection until it ends, then release its reservation. */
+  #spawnPeer(conn: Awaited<ReturnType<typeof upgradeDialer>>): void {
+    const peer = new PeerConnection(this.ctx, this.cfg, conn, this.tracker, this.#channels, this.metrics)
+    this.#peers.set(peer.hex, peer)
+    this.#tasks.push(
+      this.ctx.spawn(`peer-${peer.hex.slice(0, 8)}`, async () => {
+        try {
+          await peer.run()
+        } finally {
+          this.#peers.delete(peer.hex)
+          this.tracker.release(peer.peer)
+          this.metrics.connections.set(this.tracker.reservations)
+        }
+      }),
+    )
+  }
+
+  async #listen(listening: ReturnType<Context['listen']>, signal: AbortSignal): Promise<void> {
+    const listener = await listening
+    const incoming = new RateLimiter()
+    incoming.define(0, this.cfg.allowedIncomingConnectionRate)
+    signal.addEventListener('abort', () => listener.close(), { once: true })
+    for (;;) {
+      for (let wait = incoming.check(0, 0, this.ctx.now()); wait > 0; wait = incoming.check(0, 0, this.ctx.now())) {
+        await this.ctx.sleep(Math.ceil(wait), signal)
+      }
+      const socket = await listener.accept()
+      if (!socket) return
+      this.ctx.spawn('handshake', async () => {
+        try {
+          const verified = await verifyIncoming(this.ctx, this.#stream, socket)
+          if (!this.tracker.reserve(verified.peer, true)) {
+            // Not tracked, already connected, or reconnecting too fast: drop without answering.
+            this.metrics.handshakesRefused.inc({ reason: 'reservation_refused' })
+            socket.sink.close()
+            return
+          }
+          this.metrics.connections.set(this.tracker.reservations)
+          try {
+            this.#spawnPeer(await upgradeListener(this.ctx, verified))
+          } catch (e) {
+            this.tracker.release(verified.peer)
+            throw e
+          }
+        } catch (e) {
+          this.metrics.handshakesRefused.inc({ reason: isP2pError(e, 'ERR_AUTH_FAILED') ? (e as HandshakeError).reason : isP2pError(e) ? e.code : 'error' })
+        }
+      })
+    }
+  }
+
+  async #dial(signal: AbortSignal): Promise<void> {
+    const rate = new RateLimiter()
+    rate.define(0, this.cfg.dialRate)
+    while (!signal.aborted) {
+      for (const target of shuffle(this.ctx, this.tracker.dialable())) {
+        if (rate.check(0, 0, this.ctx.now()) !== 0) break
+        if (!this.tracker.reserve(target.publicKey, false)) continue
+        this.metrics.connections.set(this.tracker.reservations)
+        this.ctx.spawn('dial', async () => {
+          try {
+            const socket = await this.ctx.dial(target.address)
+            this.#spawnPeer(await upgradeDialer(this.ctx, this.#stream, socket, target.publicKey))
+            this.metrics.dialAttempts.inc({ outcome: 'connected' })
+          } catch {
+            this.metrics.dialAttempts.inc({ outcome: 'failed' })
+            this.tracker.release(target.publicKey)
+            this.metrics.connections.set(this.tracker.reservations)
+          }
+        })
+      }
+      await this.ctx.sleep(this.ctx.randomInt(this.cfg.dialFrequencyMs), signal).catch(() => undefined)
+    }
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * One connected peer: its gossip timer, its outbound queues and its receive loop.
+ *
+ * ## Design
+ * Outbound, three bounded queues are drained in priority order (control: bit vectors and Peers
+ * replies; then high-priority data; then normal data); everything queued at a flush goes out through
+ * the encrypted connection as one batch (one seal call, one socket write). A full queue makes `enqueue`
+ * wait, which slows the senders of this peer only.
+ *
+ * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
+ * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
+ * is also the keep-alive. A tick for a key no longer tracked ends the connection.
+ *
+ * Inbound, one message at a time: bit vectors and Peers messages under their own per-peer quotas, data
+ * under its channel's quota. Over quota, the loop waits until a cell frees and then processes the
+ * message (the reference throttles; it never drops), so a flooding peer slows itself down. Data for an
+ * unknown channel is counted and dropped; a message that does not decode, or a tracker verdict
+ * (bad record, bad bit vector), ends this connection only.
+ *
+ * ## Not provided
+ * Fairness between channels of one peer beyond FIFO: a peer's receive loop delivers in arrival order.
+ */
+import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
+import { DecodeError } from '../errors.js'
+import type { Context } from '../runtime/context.js'
+import type { EncryptedConnection } from '../stream/index.js'
+import { RateLimiter } from '../utils/ratelimit.js'
+import type { ChannelQueue } from './channels.js'
+import type { Config } from './config.js'
+import { BITVEC, PEERS, type Metrics } from './metrics.js'
+import type { Tracker } from './tracker/tracker.js'
+
+const BITVEC_CLASS = 0
+const PEERS_CLASS = 1
+
+type Queued = { bytes: Uint8Array; message: string }
+
+export class PeerConnection {
+  readonly hex: string
+  readonly #control: Queued[] = []
+  readonly #high: Queued[] = []
+  readonly #low: Queued[] = []
+  readonly #space: (() => void)[] = []
+  #wake: (() => void) | undefined
+  #ended = false
+  readonly #controlLimits = new RateLimiter()
+  readonly #channelLimits = new RateLimiter()
+  readonly #abort = new AbortController()
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly cfg: Config,
+    readonly conn: EncryptedConnection,
+    private readonly tracker: Tracker,
+    private readonly channels: Map<number, ChannelQueue>,
+    private readonly metrics: Metrics,
+  ) {
+    this.hex = Buffer.from(conn.peer).toString('hex')
+    this.#controlLimits.define(BITVEC_CLASS, cfg.allowedBitVecRate)
+    this.#controlLimits.define(PEERS_CLASS, cfg.allowedPeersRate)
+    for (const [id, q] of channels) this.#channelLimits.define(id, q.spec.quota)
+  }
+
+  get peer(): Uint8Array {
+    return this.conn.peer
+  }
+
+  /** Runs until the connection ends; resolves with why. */
+  async run(): Promise<unknown> {
+    const tasks = [this.#gossip(), this.#write(), this.#read()]
+    const why = await Promise.race(tasks.map((t) => t.then(() => undefined, (e: unknown) => e)))
+    this.#end()
+    await Promise.allSettled(tasks)
+    return why
+  }
+
+  /** Queue a data message (waits while the queue is full); false once the connection has ended. */
+  async enqueue(channel: number, payload: Uint8Array, priority: boolean): Promise<boolean> {
+    const q = priority ? this.#high : this.#low
+    while (q.length >= this.cfg.mailboxSize && !this.#ended) await new Promise<void>((r) => this.#space.push(r))
+    if (this.#ended) return false
+    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: String(channel) })
+    this.#kick()
+    return true
+  }
+
+  #control_(m: Message, label: string): void {
+    if (this.#control.length >= this.cfg.mailboxSize) {
+      this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'control_queue_full' })
+      return
+    }
+    this.#control.push({ bytes: encodeMessage(m), message: label })
+    this.#kick()
+  }
+
+  #kick(): void {
+    const w = this.#wake
+    this.#wake = undefined
+    w?.()
+  }
+
+  async #gossip(): Promise<void> {
+    const signal = this.#abort.signal
+    while (!signal.aborted) {
+      if (!this.tracker.directory.isTracked(this.peer)) return this.kill('untracked')
+      const g = this.tracker.directory.gossip((n) => this.ctx.randomInt(n))
+      if (g) this.#control_({ type: 'bitVec', index: g.index, bits: g.bits }, BITVEC)
+      await this.ctx.sleep(this.cfg.gossipBitVecFrequencyMs, signal).catch(() => undefined)
+    }
+  }
+
+  async #write(): Promise<void> {
+    while (!this.#ended) {
+      if (this.#control.length + this.#high.length + this.#low.length === 0) {
+        await new Promise<void>((r) => (this.#wake = r))
+        continue
+      }
+      const batch = [...this.#control.splice(0), ...this.#high.splice(0), ...this.#low.splice(0)]
+      for (const w of this.#space.splice(0)) w()
+      const sends = batch.map((q) => {
+        this.metrics.messagesSent.inc({ peer: this.hex, message: q.message })
+        this.metrics.bytesSent.inc({ peer: this.hex }, q.bytes.length)
+        return this.conn.send(q.bytes)
+      })
+      await Promise.all(sends)
+    }
+  }
+
+  async #throttle(limits: RateLimiter, cls: number, label: string): Promise<void> {
+    for (;;) {
+      const wait = limits.check(0, cls, this.ctx.now())
+      if (wait === 0) return
+      this.metrics.messagesRateLimited.inc({ peer: this.hex, message: label })
+      await this.ctx.sleep(Math.ceil(wait), this.#abort.signal)
+    }
+  }
+
+  async #read(): Promise<void> {
+    for (;;) {
+      const plain = await this.conn.recv()
+      const m = tryDecodeMessage(plain)
+      if (m instanceof DecodeError) return this.kill('decode_failed')
+      switch (m.type) {
+        case 'bitVec': {
+          this.metrics.messagesReceived.inc({ peer: this.hex, message: BITVEC })
+          await this.#throttle(this.#controlLimits, BITVEC_CLASS, BITVEC)
+          const r = this.tracker.handleBitVec(m.index, m.bits)
+          if (r.kind === 'kill') return this.kill(r.reason)
+          if (r.kind === 'reply') this.#control_({ type: 'peers', peers: r.peers }, PEERS)
+          break
+        }
+        case 'peers': {
+          this.metrics.messagesReceived.inc({ peer: this.hex, message: PEERS })
+          await this.#throttle(this.#controlLimits, PEERS_CLASS, PEERS)
+          const r = this.tracker.handlePeers(m.peers)
+          if (r.kind === 'kill') return this.kill(r.reason)
+          break
+        }
+        case 'data': {
+          const label = String(m.channel)
+          this.metrics.messagesReceived.inc({ peer: this.hex, message: label })
+          this.metrics.bytesReceived.inc({ peer: this.hex }, m.message.length)
+          const q = this.channels.get(m.channel)
+          if (!q) {
+            this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })
+            break
+          }
+          await this.#throttle(this.#channelLimits, m.channel, label)
+          // The decoded payload is a view into the frame buffer, which is not reused: no copy needed.
+          await q.deliver(this.peer, m.message)
+          break
+        }
+        case 'none':
+          break
+      }
+    }
+  }
+
+  /** End this connection for a protocol violation (counted by reason). */
+  kill(reason: string): void {
+    this.metrics.peersKilled.inc({ reason })
+    this.#end()
+  }
+
+  #end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#abort.abort(new Error('peer ended'))
+    this.conn.close()
+    this.#kick()
+    for (const w of this.#space.splice(0)) w()
+  }
+}

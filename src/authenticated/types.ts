@@ -1,0 +1,41 @@
+/**
+ * The user-facing message API shared by `authenticated` and (later) `simulated`: recipients,
+ * channels, and the `Sender`/`Receiver` interfaces.
+ *
+ * ## Example
+ * `await sender.send(Recipients.all(), bytes, false)` resolves with the keys it was queued for.
+ */
+
+/** A channel id (u32), carried in every Data message. */
+export type Channel = number
+
+export type Recipients =
+  | { kind: 'all' }
+  | { kind: 'some'; keys: Uint8Array[] }
+  | { kind: 'one'; key: Uint8Array }
+
+export const Recipients = {
+  /** Every connected peer (never ourselves), in ascending key order. */
+  all: (): Recipients => ({ kind: 'all' }),
+  /** These peers, in this order, skipping unconnected ones; duplicates are sent twice. */
+  some: (keys: Uint8Array[]): Recipients => ({ kind: 'some', keys }),
+  one: (key: Uint8Array): Recipients => ({ kind: 'one', key }),
+}
+
+export interface Sender {
+  /**
+   * Queue `message` for the recipients; resolves with the keys it was queued for (not proof of
+   * delivery). Throws `MessageTooLargeError` (after compression, if the channel compresses).
+   * `priority` messages go ahead of queued normal ones.
+   */
+  send(recipients: Recipients, message: Uint8Array, priority?: boolean): Promise<Uint8Array[]>
+}
+
+export interface Receiver extends AsyncIterable<[Uint8Array, Uint8Array]> {
+  /**
+   * The next message and its sender. Rejects with `DecompressError` for a message that fails to
+   * decompress (that message is lost, the channel keeps working) and `ClosedError` once the network
+   * stopped.
+   */
+  recv(): Promise<[Uint8Array, Uint8Array]>
+}
