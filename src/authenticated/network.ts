@@ -63,6 +63,7 @@ export class Network {
   readonly #channels = new Map<number, ChannelQueue>()
   readonly #peers = new Map<string, PeerConnection>()
   readonly #tasks: Handle<unknown>[] = []
+  readonly #watchers: { count: number; resolve: () => void }[] = []
   readonly #stream: StreamConfig
   #started = false
 
@@ -114,6 +115,21 @@ export class Network {
     return [...this.#peers.values()].map((p) => p.peer)
   }
 
+  /** Resolves once at least `count` peers are connected at the same time (no polling needed). */
+  whenConnected(count: number): Promise<void> {
+    if (this.#peers.size >= count) return Promise.resolve()
+    return new Promise((resolve) => this.#watchers.push({ count, resolve }))
+  }
+
+  #notify(): void {
+    for (const w of [...this.#watchers]) {
+      if (this.#peers.size >= w.count) {
+        this.#watchers.splice(this.#watchers.indexOf(w), 1)
+        w.resolve()
+      }
+    }
+  }
+
   start(): NetworkHandle {
     if (this.#started) throw new InvalidArgumentError('network already started')
     this.#started = true
@@ -146,6 +162,7 @@ export class Network {
   #spawnPeer(conn: Awaited<ReturnType<typeof upgradeDialer>>): void {
     const peer = new PeerConnection(this.ctx, this.cfg, conn, this.tracker, this.#channels, this.metrics)
     this.#peers.set(peer.hex, peer)
+    this.#notify()
     this.#tasks.push(
       this.ctx.spawn(`peer-${peer.hex.slice(0, 8)}`, async () => {
         try {
