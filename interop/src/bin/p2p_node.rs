@@ -1,0 +1,172 @@
+//! A commonware-p2p 0.0.25 `authenticated` node on loopback for the interop tests, driven by JSON lines.
+//!
+//! Flags: `--seed N` (key: Ed25519::from_seed), `--namespace S`, `--listen ip:port`,
+//! `--bootstrapper SEED@ip:port` (repeatable), `--peer-set INDEX:SEED,SEED,...` (repeatable),
+//! `--max-message-size N`, `--channel ID:RATE_PER_S:BACKLOG:LEVEL|none` (repeatable). Timing is the
+//! reference's test() column (gossip and dial every second, generous rates), private IPs allowed.
+//! Stdout events: `ready`, `recv {channel, from, data_hex}`, `sent {req, recipients}`, `send_error`.
+//! Stdin commands: `send {req, channel, to: "all" | [pkhex], priority, data_hex, until?}`, `exit`; EOF exits.
+
+use bytes::Bytes;
+use commonware_cryptography::{Ed25519, Scheme};
+use commonware_p2p::authenticated::{Config, Network};
+use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_runtime::{tokio::Executor, Runner as _, Spawner as _};
+use futures::{channel::mpsc, StreamExt};
+use governor::Quota;
+use prometheus_client::registry::Registry;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn event(line: serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").ok();
+    out.flush().ok();
+}
+
+fn fail(msg: &str) -> ! {
+    event(serde_json::json!({ "event": "error", "error": msg }));
+    std::process::exit(2)
+}
+
+fn per_second(n: u32) -> Quota {
+    Quota::per_second(NonZeroU32::new(n).unwrap())
+}
+
+struct ChannelArg {
+    id: u32,
+    rate: u32,
+    backlog: usize,
+    level: Option<u8>,
+}
+
+fn main() {
+    let mut seed = 0u64;
+    let mut namespace = b"interop".to_vec();
+    let mut listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut bootstrappers = Vec::new();
+    let mut sets: Vec<(u64, Vec<u64>)> = Vec::new();
+    let mut max_message_size = 1usize << 20;
+    let mut channels = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
+        let num = |s: &str| s.parse::<u64>().unwrap_or_else(|_| fail(&format!("{flag}: not a number: {s}")));
+        match flag.as_str() {
+            "--seed" => seed = num(&v),
+            "--namespace" => namespace = v.into_bytes(),
+            "--listen" => listen = v.parse().unwrap_or_else(|_| fail("bad --listen")),
+            "--bootstrapper" => {
+                let (s, a) = v.split_once('@').unwrap_or_else(|| fail("--bootstrapper SEED@ip:port"));
+                bootstrappers.push((Ed25519::from_seed(num(s)).public_key(), a.parse().unwrap_or_else(|_| fail("bad bootstrapper address"))));
+            }
+            "--peer-set" => {
+                let (i, seeds) = v.split_once(':').unwrap_or_else(|| fail("--peer-set INDEX:SEED,..."));
+                sets.push((num(i), seeds.split(',').map(num).collect()));
+            }
+            "--max-message-size" => max_message_size = num(&v) as usize,
+            "--channel" => {
+                let p: Vec<&str> = v.split(':').collect();
+                if p.len() != 4 {
+                    fail("--channel ID:RATE:BACKLOG:LEVEL|none");
+                }
+                channels.push(ChannelArg {
+                    id: num(p[0]) as u32,
+                    rate: num(p[1]) as u32,
+                    backlog: num(p[2]) as usize,
+                    level: if p[3] == "none" { None } else { Some(num(p[3]) as u8) },
+                });
+            }
+            _ => fail(&format!("unknown flag {flag}")),
+        }
+    }
+
+    // Commands from stdin, handed to the async side; EOF exits the process.
+    let (tx, mut rx) = mpsc::unbounded::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let Ok(cmd) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if cmd["cmd"] == "exit" || tx.unbounded_send(cmd).is_err() {
+                break;
+            }
+        }
+        std::process::exit(0);
+    });
+
+    let (runner, context) = Executor::default();
+    runner.start(async move {
+        let signer = Ed25519::from_seed(seed);
+        let registry = Arc::new(Mutex::new(Registry::default()));
+        let mut cfg = Config::aggressive(signer.clone(), &namespace, registry, listen, bootstrappers, max_message_size);
+        // The reference's test() column (not published): fast timing for local clusters.
+        cfg.allowed_connection_rate_per_peer = per_second(1024);
+        cfg.allowed_incoming_connection_rate = per_second(1024);
+        cfg.dial_frequency = Duration::from_secs(1);
+        cfg.dial_rate = per_second(1024);
+        cfg.gossip_bit_vec_frequency = Duration::from_secs(1);
+        let (mut network, mut oracle) = Network::new(context.clone(), cfg);
+        for (index, seeds) in &sets {
+            oracle.register(*index, seeds.iter().map(|s| Ed25519::from_seed(*s).public_key()).collect()).await;
+        }
+        let mut senders = HashMap::new();
+        for c in &channels {
+            let (sender, mut receiver) = network.register(c.id, per_second(c.rate), c.backlog, c.level);
+            senders.insert(c.id, sender);
+            let id = c.id;
+            context.spawn("receiver", async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok((from, msg)) => event(serde_json::json!({ "event": "recv", "channel": id, "from": hex::encode(&from), "data_hex": hex::encode(&msg) })),
+                        Err(e) => event(serde_json::json!({ "event": "recv_error", "channel": id, "error": format!("{e:?}") })),
+                    }
+                }
+            });
+        }
+        context.spawn("network", network.run());
+        event(serde_json::json!({ "event": "ready", "public_key": hex::encode(signer.public_key()), "listen": listen.to_string() }));
+        while let Some(cmd) = rx.next().await {
+            if cmd["cmd"] != "send" {
+                continue;
+            }
+            let req = cmd["req"].clone();
+            let channel = cmd["channel"].as_u64().unwrap_or(0) as u32;
+            let data = hex::decode(cmd["data_hex"].as_str().unwrap_or("")).unwrap_or_default();
+            let recipients = match &cmd["to"] {
+                serde_json::Value::Array(keys) => {
+                    Recipients::Some(keys.iter().filter_map(|k| hex::decode(k.as_str()?).ok()).map(Bytes::from).collect())
+                }
+                _ => Recipients::All,
+            };
+            let Some(sender) = senders.get_mut(&channel) else {
+                event(serde_json::json!({ "event": "send_error", "req": req, "error": "unknown channel" }));
+                continue;
+            };
+            // With `until: N`, resend every 100 ms until N peers took the message (bounded to 60 s):
+            // the crate's own tests wait for connectivity this way.
+            let until = cmd["until"].as_u64().unwrap_or(0) as usize;
+            let priority = cmd["priority"].as_bool().unwrap_or(false);
+            let mut tries = 0;
+            loop {
+                match sender.send(recipients.clone(), Bytes::from(data.clone()), priority).await {
+                    Ok(sent) if sent.len() >= until || tries >= 600 => {
+                        event(serde_json::json!({ "event": "sent", "req": req, "recipients": sent.iter().map(hex::encode).collect::<Vec<_>>() }));
+                        break;
+                    }
+                    Ok(_) => {
+                        tries += 1;
+                        commonware_runtime::Clock::sleep(&context, Duration::from_millis(100)).await;
+                    }
+                    Err(e) => {
+                        event(serde_json::json!({ "event": "send_error", "req": req, "error": format!("{e:?}") }));
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,89 @@
+/**
+ * Interop with real commonware-p2p 0.0.25 nodes (interop/ p2p_node): 3 Rust and 3 TypeScript nodes
+ * discover each other from one bootstrapper (once a Rust one, once a TypeScript one) and every ordered
+ * pair exchanges messages on a plain and a zstd-compressed channel. Runs in the active backend.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Config, Network, Recipients, type Receiver, type Sender } from '../../src/authenticated/index.js'
+import { Ed25519 } from '../../src/crypto/index.js'
+import { backend } from '../../src/native/load.js'
+import { NodeContext } from '../../src/runtime/index.js'
+import { Quota } from '../../src/utils/quota.js'
+import { P2P_NODE, freePort, hasRustPeer, skipReason, startRustPeer, type RustPeer } from '../helpers/rust-peer.js'
+
+const NS = 'interop'
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const RUST = [300, 301, 302]
+const TS = [310, 311, 312]
+const ALL = [...RUST, ...TS]
+const key = (seed: number) => Ed25519.fromSeed(seed).publicKey
+
+let rust: RustPeer[] = []
+let stops: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const r of rust) r.stop()
+  await Promise.all(stops.map((s) => s()))
+  rust = []
+  stops = []
+})
+
+if (!hasRustPeer) console.warn(`p2p interop tests skipped: ${skipReason}`)
+
+describe.skipIf(!hasRustPeer)(`interop with commonware-p2p 0.0.25 nodes [${backend}]`, () => {
+  it.each([['a Rust', RUST[0]!], ['a TypeScript', TS[0]!]])('3 + 3 nodes from %s bootstrapper: every ordered pair, both channels', async (_n, bootSeed) => {
+    const ports = new Map<number, number>()
+    for (const s of ALL) ports.set(s, await freePort())
+    const addr = (s: number) => `127.0.0.1:${ports.get(s)}`
+    rust = RUST.map((s) =>
+      startRustPeer(P2P_NODE, [
+        '--seed', String(s), '--namespace', NS, '--listen', addr(s), '--peer-set', `0:${ALL.join(',')}`,
+        '--channel', '0:1000:1024:none', '--channel', '1:1000:1024:3',
+        ...(s === bootSeed ? [] : ['--bootstrapper', `${bootSeed}@${addr(bootSeed)}`]),
+      ]),
+    )
+    const ts = TS.map((s) => {
+      const signer = Ed25519.fromSeed(s)
+      const boot = s === bootSeed ? [] : [{ publicKey: key(bootSeed), address: addr(bootSeed) }]
+      const { network, oracle } = Network.create(new NodeContext(), Config.test(signer, new TextEncoder().encode(NS), addr(s), boot, 1 << 20))
+      oracle.register(0n, ALL.map(key))
+      const ch: [Sender, Receiver][] = [network.register(0, Quota.perSecond(1000), 1024), network.register(1, Quota.perSecond(1000), 1024, 3)]
+      const handle = network.start()
+      stops.push(() => handle.stop())
+      return { seed: s, network, ch }
+    })
+    await Promise.all(rust.map((r) => r.waitFor('ready')))
+    // Every TypeScript node connected to all five others (Rust ones included).
+    await Promise.all(ts.map((t) => t.network.whenConnected(5)))
+    for (const channel of [0, 1]) {
+      rust.forEach((r, i) => r.command({ cmd: 'send', req: `${channel}-${i}`, channel, to: 'all', data_hex: hex(key(RUST[i]!)), until: 5 }))
+      for (const t of ts) {
+        const to = await t.ch[channel]![0].send(Recipients.all(), key(t.seed))
+        expect(to).toHaveLength(5)
+      }
+      // Every Rust node's message was taken by all five others.
+      for (const [i, r] of rust.entries()) {
+        await r.until((evs) => evs.some((e) => e.event === 'sent' && e.req === `${channel}-${i}`))
+      }
+      // Each TypeScript node hears from all five, and what it hears is the sender's own key.
+      for (const t of ts) {
+        const from = new Set<string>()
+        while (from.size < 5) {
+          const [sender, msg] = await t.ch[channel]![1].recv()
+          expect(hex(msg)).toBe(hex(sender))
+          from.add(hex(sender))
+        }
+      }
+      // Each Rust node hears from all five on this channel, each message being its sender's key.
+      for (const r of rust) {
+        await r.until((evs) => new Set(evs.filter((e) => e.event === 'recv' && e.channel === channel).map((e) => e.from)).size >= 5)
+      }
+    }
+    for (const r of rust) {
+      await r.until(() => true)
+      const events = await new Promise<Record<string, unknown>[]>((resolve) => r.until((evs) => (resolve(evs), true)))
+      for (const e of events.filter((x) => x.event === 'sent')) expect((e.recipients as string[]).length).toBe(5)
+      for (const e of events.filter((x) => x.event === 'recv')) expect(e.data_hex).toBe(e.from)
+      expect(events.some((x) => x.event === 'recv_error')).toBe(false)
+    }
+  }, 60_000)
+})
