@@ -86,4 +86,45 @@ describe.skipIf(!hasRustPeer)(`interop with commonware-p2p 0.0.25 nodes [${backe
       expect(events.some((x) => x.event === 'recv_error')).toBe(false)
     }
   }, 60_000)
+
+  it('a peer set of 8 (n % 8 == 0): TypeScript nodes send the length Rust accepts, and accept Rust\'s', async () => {
+    // 2 Rust + 6 TypeScript nodes. Two 0.0.25 Rust nodes kill each other at every bit vector in such a
+    // set (the reference's length bug, PROTOCOL.md 5.2), so only pairs with a TypeScript node are checked.
+    const rustSeeds = [320, 321]
+    const tsSeeds = [330, 331, 332, 333, 334, 335]
+    const all = [...rustSeeds, ...tsSeeds]
+    const ports = new Map<number, number>()
+    for (const s of all) ports.set(s, await freePort())
+    const addr = (s: number) => `127.0.0.1:${ports.get(s)}`
+    const boot = tsSeeds[0]!
+    rust = rustSeeds.map((s) =>
+      startRustPeer(P2P_NODE, ['--seed', String(s), '--namespace', NS, '--listen', addr(s), '--peer-set', `0:${all.join(',')}`, '--channel', '0:1000:1024:none', '--bootstrapper', `${boot}@${addr(boot)}`]),
+    )
+    const ts = tsSeeds.map((s) => {
+      const { network, oracle } = Network.create(new NodeContext(), Config.test(Ed25519.fromSeed(s), new TextEncoder().encode(NS), addr(s), s === boot ? [] : [{ publicKey: key(boot), address: addr(boot) }], 1 << 20))
+      oracle.register(0n, all.map(key))
+      const ch = network.register(0, Quota.perSecond(1000), 1024)
+      const handle = network.start()
+      stops.push(() => handle.stop())
+      return { seed: s, network, ch }
+    })
+    await Promise.all(ts.map((t) => t.network.whenConnected(7)))
+    rust.forEach((r, i) => r.command({ cmd: 'send', req: i, channel: 0, to: tsSeeds.map((x) => hex(key(x))), data_hex: hex(key(rustSeeds[i]!)), until: 6 }))
+    for (const t of ts) {
+      const to = await t.ch[0].send(Recipients.all(), key(t.seed))
+      expect(to).toHaveLength(7)
+    }
+    for (const t of ts) {
+      const from = new Set<string>()
+      while (from.size < 7) {
+        const [sender, msg] = await t.ch[1].recv()
+        expect(hex(msg)).toBe(hex(sender))
+        from.add(hex(sender))
+      }
+    }
+    for (const r of rust) {
+      await r.until((evs) => new Set(evs.filter((e) => e.event === 'recv').map((e) => e.from)).size >= 6)
+    }
+    expect(ts.every((t) => t.network.connected().length === 7)).toBe(true)
+  }, 60_000)
 })
