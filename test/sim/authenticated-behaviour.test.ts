@@ -1,0 +1,110 @@
+/**
+ * Behaviours of the authenticated network on the deterministic runtime: inbound rate limits throttle
+ * (never drop), priority messages overtake queued ones, peer-set rotation drops evicted peers, and a
+ * node that restarts on a new address is reached again.
+ */
+import { describe, expect, it } from 'vitest'
+import { Config, Network, Recipients } from '../../src/authenticated/index.js'
+import { Ed25519 } from '../../src/crypto/index.js'
+import { DeterministicRuntime, type Context } from '../../src/runtime/index.js'
+import { Quota } from '../../src/utils/quota.js'
+
+const NS = new TextEncoder().encode('quorumnet-sim')
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const key = (s: number) => Ed25519.fromSeed(s).publicKey
+
+function start(rt: DeterministicRuntime, seed: number, host: string, boot: number | undefined, set: number[], patch: Partial<Config> = {}, quota = Quota.perSecond(1000)) {
+  const ctx = rt.context(host)
+  const bootstrappers = boot === undefined ? [] : [{ publicKey: key(boot), address: `10.0.0.${boot % 250}:4000` }]
+  const { network, oracle } = Network.create(ctx, { ...Config.test(Ed25519.fromSeed(seed), NS, `${host}:4000`, bootstrappers, 1 << 16), ...patch })
+  oracle.register(0n, set.map(key))
+  const [sender, receiver] = network.register(0, quota, 4096)
+  return { ctx, network, oracle, sender, receiver, handle: network.start() }
+}
+
+const host = (s: number) => `10.0.0.${s % 250}`
+
+async function eventually(ctx: Context, what: string, cond: () => boolean, limitMs = 30_000): Promise<void> {
+  const t0 = ctx.now()
+  while (!cond()) {
+    if (ctx.now() - t0 > limitMs) throw new Error(`${what}: not within ${limitMs} ms`)
+    await ctx.sleep(50)
+  }
+}
+
+describe('authenticated behaviours (deterministic)', () => {
+  it('an inbound channel quota throttles a fast sender without dropping anything (seed=11)', async () => {
+    const rt = new DeterministicRuntime({ seed: 11 })
+    await rt.run(async (ctx) => {
+      const set = [1, 2]
+      const a = start(rt, 1, host(1), undefined, set, {}, Quota.perSecond(2))
+      const b = start(rt, 2, host(2), 1, set, {}, Quota.perSecond(2))
+      await b.network.whenConnected(1)
+      for (let i = 0; i < 10; i++) void b.sender.send(Recipients.all(), Uint8Array.of(i))
+      const times: number[] = []
+      for (let i = 0; i < 10; i++) {
+        const [, msg] = await a.receiver.recv()
+        expect(msg[0]).toBe(i)
+        times.push(ctx.now())
+      }
+      // Burst of 2, then one every 500 ms: the tenth arrives at least 4 s after the first.
+      expect(times[9]! - times[0]!).toBeGreaterThanOrEqual(3_900)
+      const limited = (await ctx.registry.getSingleMetric('messages_rate_limited')!.get()).values.reduce((n, v) => n + v.value, 0)
+      expect(limited).toBeGreaterThan(0)
+      await Promise.all([a.handle.stop(), b.handle.stop()])
+    })
+  })
+
+  it('a priority message overtakes normal messages queued before it (seed=12)', async () => {
+    const rt = new DeterministicRuntime({ seed: 12 })
+    await rt.run(async (ctx) => {
+      const set = [1, 2]
+      const a = start(rt, 1, host(1), undefined, set)
+      const b = start(rt, 2, host(2), 1, set)
+      await b.network.whenConnected(1)
+      for (let i = 0; i < 50; i++) void b.sender.send(Recipients.all(), Uint8Array.of(i))
+      void b.sender.send(Recipients.all(), Uint8Array.of(255), true)
+      const order: number[] = []
+      for (let i = 0; i < 51; i++) order.push((await a.receiver.recv())[1][0]!)
+      expect(order.indexOf(255)).toBeLessThan(50)
+      expect(order.filter((x) => x !== 255)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+      await Promise.all([a.handle.stop(), b.handle.stop()])
+      void ctx
+    })
+  })
+
+  it('peer-set rotation: a key left out of the tracked sets is dropped and cannot reconnect (seed=13)', async () => {
+    const rt = new DeterministicRuntime({ seed: 13 })
+    await rt.run(async (ctx) => {
+      const set = [1, 2, 3]
+      const nodes = set.map((s) => start(rt, s, host(s), s === 1 ? undefined : 1, set, { trackedPeerSets: 1 }))
+      await Promise.all(nodes.map((n) => n.network.whenConnected(2)))
+      nodes[0]!.oracle.register(1n, [key(1), key(2)])
+      nodes[1]!.oracle.register(1n, [key(1), key(2)])
+      await eventually(ctx, 'node 3 dropped', () => nodes[0]!.network.connected().length === 1 && nodes[1]!.network.connected().length === 1)
+      await ctx.sleep(10_000)
+      expect(nodes[0]!.network.connected().map(hex)).toEqual([hex(key(2))])
+      expect(nodes[2]!.network.connected()).toHaveLength(0)
+      await Promise.all(nodes.map((n) => n.handle.stop()))
+    })
+  })
+
+  it('a node restarting on a new address is reached again by every peer (seed=14)', async () => {
+    const rt = new DeterministicRuntime({ seed: 14 })
+    await rt.run(async (ctx) => {
+      const set = [1, 2, 3]
+      const nodes = set.map((s) => start(rt, s, host(s), s === 1 ? undefined : 1, set))
+      await Promise.all(nodes.map((n) => n.network.whenConnected(2)))
+      await nodes[2]!.handle.stop()
+      await ctx.sleep(5_000)
+      // Same key, new host, a newer signed record.
+      const again = start(rt, 3, '10.0.0.33', 1, set)
+      await again.network.whenConnected(2)
+      await eventually(ctx, 'both peers reconnected', () => nodes[0]!.network.connected().length === 2 && nodes[1]!.network.connected().length === 2)
+      const to = await nodes[1]!.sender.send(Recipients.one(key(3)), Uint8Array.of(7))
+      expect(to.map(hex)).toEqual([hex(key(3))])
+      expect(Array.from((await again.receiver.recv())[1])).toEqual([7])
+      await Promise.all([nodes[0]!.handle.stop(), nodes[1]!.handle.stop(), again.handle.stop()])
+    })
+  })
+})
