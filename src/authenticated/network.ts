@@ -63,7 +63,7 @@ export class Network {
   readonly #channels = new Map<number, ChannelQueue>()
   readonly #peers = new Map<string, PeerConnection>()
   readonly #tasks: Handle<unknown>[] = []
-  readonly #watchers: { count: number; resolve: () => void }[] = []
+  readonly #watchers: { holds: (connected: Uint8Array[]) => boolean; resolve: () => void }[] = []
   readonly #stream: StreamConfig
   #started = false
 
@@ -117,13 +117,20 @@ export class Network {
 
   /** Resolves once at least `count` peers are connected at the same time (no polling needed). */
   whenConnected(count: number): Promise<void> {
-    if (this.#peers.size >= count) return Promise.resolve()
-    return new Promise((resolve) => this.#watchers.push({ count, resolve }))
+    return this.whenPeers((c) => c.length >= count)
+  }
+
+  /** Resolves once `holds(connected keys)` is true; checked at every connect and disconnect. */
+  whenPeers(holds: (connected: Uint8Array[]) => boolean): Promise<void> {
+    if (holds(this.connected())) return Promise.resolve()
+    return new Promise((resolve) => this.#watchers.push({ holds, resolve }))
   }
 
   #notify(): void {
+    if (this.#watchers.length === 0) return
+    const connected = this.connected()
     for (const w of [...this.#watchers]) {
-      if (this.#peers.size >= w.count) {
+      if (w.holds(connected)) {
         this.#watchers.splice(this.#watchers.indexOf(w), 1)
         w.resolve()
       }
@@ -171,6 +178,7 @@ export class Network {
           this.#peers.delete(peer.hex)
           this.tracker.release(peer.peer)
           this.metrics.connections.set(this.tracker.reservations)
+          this.#notify()
         }
       }),
     )

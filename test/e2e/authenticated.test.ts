@@ -1,5 +1,5 @@
 /**
- * The authenticated network on real loopback sockets: 4 nodes, one bootstrapper, test timing.
+ * The authenticated network on real loopback sockets: 12 nodes, one bootstrapper, test timing.
  * Waits on events (connections, messages), never on a clock; bounded by the test timeout.
  */
 import { describe, expect, it } from 'vitest'
@@ -13,8 +13,8 @@ const NS = new TextEncoder().encode('quorumnet-e2e')
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 describe('authenticated network over 127.0.0.1', () => {
-  it('4 nodes find each other from one bootstrapper; every ordered pair exchanges on two channels', async () => {
-    const n = 4
+  it('12 nodes find each other from one bootstrapper; every ordered pair exchanges on two channels', async () => {
+    const n = 12
     const signers = Array.from({ length: n }, (_, i) => Ed25519.fromSeed(200 + i))
     const keys = signers.map((s) => s.publicKey)
     const ports = await Promise.all(signers.map(() => freePort()))
@@ -43,6 +43,8 @@ describe('authenticated network over 127.0.0.1', () => {
           }
         }
       }
+      const tooBig = await nodes[1]!.plain[0].send(Recipients.all(), new Uint8Array((1 << 20) + 1)).catch((e: unknown) => e)
+      expect((tooBig as { code?: string }).code).toBe('ERR_MESSAGE_TOO_LARGE')
     } finally {
       await Promise.all(nodes.map((x) => x.handle.stop()))
     }
