@@ -127,4 +127,31 @@ describe.skipIf(!hasRustPeer)(`interop with commonware-p2p 0.0.25 nodes [${backe
     }
     expect(ts.every((t) => t.network.connected().length === 7)).toBe(true)
   }, 60_000)
+
+  it('a Rust node that restarts (same key and address) is reconnected and reachable', async () => {
+    const rustSeed = 340
+    const tsSeeds = [341, 342]
+    const all = [rustSeed, ...tsSeeds]
+    const ports = new Map<number, number>()
+    for (const s of all) ports.set(s, await freePort())
+    const addr = (s: number) => `127.0.0.1:${ports.get(s)}`
+    const rustArgs = ['--seed', String(rustSeed), '--namespace', NS, '--listen', addr(rustSeed), '--peer-set', `0:${all.join(',')}`, '--channel', '0:1000:1024:none', '--bootstrapper', `${tsSeeds[0]}@${addr(tsSeeds[0]!)}`]
+    rust = [startRustPeer(P2P_NODE, rustArgs)]
+    const ts = tsSeeds.map((s) => {
+      const { network, oracle } = Network.create(new NodeContext(), Config.test(Ed25519.fromSeed(s), new TextEncoder().encode(NS), addr(s), s === tsSeeds[0] ? [] : [{ publicKey: key(tsSeeds[0]!), address: addr(tsSeeds[0]!) }], 1 << 20))
+      oracle.register(0n, all.map(key))
+      const ch = network.register(0, Quota.perSecond(1000), 1024)
+      const handle = network.start()
+      stops.push(() => handle.stop())
+      return { network, ch }
+    })
+    const hasRust = (c: Uint8Array[]) => c.some((k) => hex(k) === hex(key(rustSeed)))
+    await Promise.all(ts.map((t) => t.network.whenPeers(hasRust)))
+    rust[0]!.stop()
+    await Promise.all(ts.map((t) => t.network.whenPeers((c) => !hasRust(c))))
+    rust.push(startRustPeer(P2P_NODE, rustArgs))
+    await Promise.all(ts.map((t) => t.network.whenPeers(hasRust)))
+    for (const t of ts) expect((await t.ch[0].send(Recipients.one(key(rustSeed)), Uint8Array.of(9))).map(hex)).toEqual([hex(key(rustSeed))])
+    await rust[1]!.until((evs) => evs.filter((e) => e.event === 'recv' && e.data_hex === '09').length === 2)
+  }, 60_000)
 })

@@ -101,3 +101,40 @@ describe('authenticated behaviours (deterministic)', () => {
     })
   })
 })
+
+describe('bad input between honest nodes (deterministic)', () => {
+  it('an unregistered channel is counted and dropped; a channel compressed on one side only fails in recv; the connection stays (seed=15)', async () => {
+    const rt = new DeterministicRuntime({ seed: 15 })
+    await rt.run(async () => {
+      const keys = [key(1), key(2)]
+      const make = (seed: number, h: string, boot: boolean, compressOnChannel1: boolean) => {
+        const ctx = rt.context(h)
+        const { network, oracle } = Network.create(ctx, Config.test(Ed25519.fromSeed(seed), NS, `${h}:4000`, boot ? [{ publicKey: key(1), address: '10.0.0.1:4000' }] : [], 1 << 16))
+        oracle.register(0n, keys)
+        const zero = network.register(0, Quota.perSecond(100), 64)
+        const one = network.register(1, Quota.perSecond(100), 64, compressOnChannel1 ? 3 : undefined)
+        const seven = seed === 2 ? network.register(7, Quota.perSecond(100), 64) : undefined
+        return { ctx, network, zero, one, seven, handle: network.start() }
+      }
+      const a = make(1, '10.0.0.1', false, false)
+      const b = make(2, '10.0.0.2', true, true)
+      await b.network.whenConnected(1)
+      // Channel 7 exists only at b: a drops it and counts it.
+      expect(await b.seven![0].send(Recipients.all(), Uint8Array.of(1))).toHaveLength(1)
+      // Channel 1 compresses at b only: a gets the raw zstd frame; b cannot decompress a's plain bytes.
+      await b.one[0].send(Recipients.all(), new TextEncoder().encode('compressed at b'))
+      const [, raw] = await a.one[1].recv()
+      expect(Array.from(raw.subarray(0, 4))).toEqual([0x28, 0xb5, 0x2f, 0xfd])
+      await a.one[0].send(Recipients.all(), new TextEncoder().encode('plain from a'))
+      await expect(b.one[1].recv()).rejects.toMatchObject({ code: 'ERR_DECOMPRESS' })
+      // The connection is still up and channel 0 still works both ways.
+      await a.zero[0].send(Recipients.all(), Uint8Array.of(42))
+      expect(Array.from((await b.zero[1].recv())[1])).toEqual([42])
+      const dropped = (await a.ctx.registry.getSingleMetric('messages_dropped')!.get()).values
+      expect(dropped.some((v) => v.labels.reason === 'unknown_channel' && v.labels.message === '7' && v.value === 1)).toBe(true)
+      expect(dropped.some((v) => v.labels.reason === 'decompression_failed')).toBe(true)
+      expect(a.network.connected()).toHaveLength(1)
+      await Promise.all([a.handle.stop(), b.handle.stop()])
+    })
+  })
+})
