@@ -126,6 +126,24 @@ describe.skipIf(!hasRustPeer)(`interop with commonware-p2p 0.0.25 nodes [${backe
       await r.until((evs) => new Set(evs.filter((e) => e.event === 'recv').map((e) => e.from)).size >= 6)
     }
     expect(ts.every((t) => t.network.connected().length === 7)).toBe(true)
+    // Five more gossip periods: each Rust node counts at least 5 bit vectors from each TypeScript node
+    // and no connection between them drops meanwhile (a wrong length would get it killed at once).
+    let dropped = false
+    for (const t of ts) void t.network.whenPeers((c) => c.length < 7).then(() => (dropped = true))
+    for (const [i, r] of rust.entries()) {
+      for (const t of ts) {
+        const req = `m-${i}-${t.seed}`
+        r.command({ cmd: 'wait_metric', req, prefix: `messages_received_total{peer="${hex(key(t.seed))}",message="-1"}`, min: 5 })
+        await r.until((evs) => evs.some((e) => e.event === 'metric' && e.req === req))
+      }
+    }
+    for (const r of rust) {
+      const events = await new Promise<Record<string, unknown>[]>((resolve) => r.until((evs) => (resolve(evs), true)))
+      const metrics = events.filter((x) => x.event === 'metric')
+      expect(metrics).toHaveLength(ts.length)
+      for (const e of metrics) expect(e.value as number, String(e.line)).toBeGreaterThanOrEqual(5)
+    }
+    expect(dropped).toBe(false)
   }, 60_000)
 
   it('a Rust node that restarts (same key and address) is reconnected and reachable', async () => {

@@ -5,7 +5,8 @@
 //! `--max-message-size N`, `--channel ID:RATE_PER_S:BACKLOG:LEVEL|none` (repeatable). Timing is the
 //! reference's test() column (gossip and dial every second, generous rates), private IPs allowed.
 //! Stdout events: `ready`, `recv {channel, from, data_hex}`, `sent {req, recipients}`, `send_error`.
-//! Stdin commands: `send {req, channel, to: "all" | [pkhex], priority, data_hex, until?}`, `exit`; EOF exits.
+//! Stdin commands: `send {req, channel, to: "all" | [pkhex], priority, data_hex, until?}`,
+//! `wait_metric {req, prefix, min}` (reports `metric {line, value}`), `exit`; EOF exits.
 
 use bytes::Bytes;
 use commonware_cryptography::{Ed25519, Scheme};
@@ -102,6 +103,7 @@ fn main() {
     runner.start(async move {
         let signer = Ed25519::from_seed(seed);
         let registry = Arc::new(Mutex::new(Registry::default()));
+        let metrics = registry.clone();
         let mut cfg = Config::aggressive(signer.clone(), &namespace, registry, listen, bootstrappers, max_message_size);
         // The reference's test() column (not published): fast timing for local clusters.
         cfg.allowed_connection_rate_per_peer = per_second(1024);
@@ -130,6 +132,27 @@ fn main() {
         context.spawn("network", network.run());
         event(serde_json::json!({ "event": "ready", "public_key": hex::encode(signer.public_key()), "listen": listen.to_string() }));
         while let Some(cmd) = rx.next().await {
+            if cmd["cmd"] == "wait_metric" {
+                // Poll the registry every 100 ms (bounded to 60 s) until the first line starting with
+                // `prefix` has a value >= `min`; report the line.
+                let prefix = cmd["prefix"].as_str().unwrap_or("").to_string();
+                let min = cmd["min"].as_f64().unwrap_or(0.0);
+                let mut found = (String::new(), f64::NAN);
+                for _ in 0..600 {
+                    let mut text = String::new();
+                    prometheus_client::encoding::text::encode(&mut text, &metrics.lock().unwrap()).ok();
+                    if let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) {
+                        let value = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+                        found = (line.to_string(), value);
+                        if value >= min {
+                            break;
+                        }
+                    }
+                    commonware_runtime::Clock::sleep(&context, Duration::from_millis(100)).await;
+                }
+                event(serde_json::json!({ "event": "metric", "req": cmd["req"].clone(), "line": found.0, "value": found.1 }));
+                continue;
+            }
             if cmd["cmd"] != "send" {
                 continue;
             }
