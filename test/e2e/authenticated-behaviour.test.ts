@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Config, Network, Recipients } from '../../src/authenticated/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { NodeContext } from '../../src/runtime/index.js'
+import { STREAM_SUFFIX, withSuffix } from '../../src/codec/index.js'
+import { StreamConfig, upgradeDialer } from '../../src/stream/index.js'
 import { Quota } from '../../src/utils/quota.js'
 import { freePort } from '../helpers/rust-peer.js'
 
@@ -75,5 +77,20 @@ describe('authenticated behaviours over 127.0.0.1', () => {
     expect(order.filter((x) => x !== 255)).toEqual(Array.from({ length: 30 }, (_, i) => i))
     const limited = (await a.ctx.registry.getSingleMetric('messages_rate_limited')!.get()).values.reduce((n, v) => n + v.value, 0)
     expect(limited).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('a key outside every peer set is refused: the listener drops it without answering', async () => {
+    const set = [531, 532]
+    const ports = await Promise.all(set.map(() => freePort()))
+    const a = node(531, ports[0]!, undefined, set)
+    const b = node(532, ports[1]!, { seed: 531, port: ports[0]! }, set)
+    await a.network.whenConnected(1)
+    // The outsider speaks the network's handshake correctly; only its key is not in any set.
+    const ctx = new NodeContext()
+    const cfg = StreamConfig.recommended(Ed25519.fromSeed(999), withSuffix(NS, STREAM_SUFFIX), (1 << 16) + 64)
+    const err = await upgradeDialer(ctx, cfg, await ctx.dial(`127.0.0.1:${ports[0]}`), key(531)).catch((e: unknown) => e)
+    expect((err as { reason?: string }).reason).toBe('RecvFailed')
+    expect(a.network.connected().map(hex)).toEqual([hex(key(532))])
+    void b
   }, 30_000)
 })

@@ -1,12 +1,13 @@
 /**
  * Behaviours of the authenticated network on the deterministic runtime: inbound rate limits throttle
  * (never drop), priority messages overtake queued ones, peer-set rotation drops evicted peers, and a
- * node that restarts on a new address is reached again.
+ * node that restarts on a new address is reached again. Each scenario runs twice with one seed and
+ * must leave the same digest.
  */
 import { describe, expect, it } from 'vitest'
 import { Config, Network, Recipients } from '../../src/authenticated/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
-import { DeterministicRuntime } from '../../src/runtime/index.js'
+import { DeterministicRuntime, type Context } from '../../src/runtime/index.js'
 import { Quota } from '../../src/utils/quota.js'
 
 const NS = new TextEncoder().encode('quorumnet-sim')
@@ -24,11 +25,21 @@ function start(rt: DeterministicRuntime, seed: number, host: string, boot: numbe
 
 const host = (s: number) => `10.0.0.${s % 250}`
 
+/** Run a scenario twice with one seed; both runs must leave the same auditor digest. */
+async function replay(seed: number, body: (rt: DeterministicRuntime, ctx: Context) => Promise<void>): Promise<void> {
+  const digests: string[] = []
+  for (let i = 0; i < 2; i++) {
+    const rt = new DeterministicRuntime({ seed })
+    await rt.run((ctx) => body(rt, ctx))
+    digests.push(rt.auditor.digest())
+  }
+  expect(digests[1]).toBe(digests[0])
+}
+
 
 describe('authenticated behaviours (deterministic)', () => {
   it('an inbound channel quota throttles a fast sender without dropping anything (seed=11)', async () => {
-    const rt = new DeterministicRuntime({ seed: 11 })
-    await rt.run(async (ctx) => {
+    await replay(11, async (rt, ctx) => {
       const set = [1, 2]
       const a = start(rt, 1, host(1), undefined, set, {}, Quota.perSecond(2))
       const b = start(rt, 2, host(2), 1, set, {}, Quota.perSecond(2))
@@ -49,8 +60,7 @@ describe('authenticated behaviours (deterministic)', () => {
   })
 
   it('a priority message overtakes normal messages queued before it (seed=12)', async () => {
-    const rt = new DeterministicRuntime({ seed: 12 })
-    await rt.run(async (ctx) => {
+    await replay(12, async (rt, ctx) => {
       const set = [1, 2]
       const a = start(rt, 1, host(1), undefined, set)
       const b = start(rt, 2, host(2), 1, set)
@@ -67,8 +77,7 @@ describe('authenticated behaviours (deterministic)', () => {
   })
 
   it('peer-set rotation: a key left out of the tracked sets is dropped and cannot reconnect (seed=13)', async () => {
-    const rt = new DeterministicRuntime({ seed: 13 })
-    await rt.run(async (ctx) => {
+    await replay(13, async (rt, ctx) => {
       const set = [1, 2, 3]
       const nodes = set.map((s) => start(rt, s, host(s), s === 1 ? undefined : 1, set, { trackedPeerSets: 1 }))
       await Promise.all(nodes.map((n) => n.network.whenConnected(2)))
@@ -83,8 +92,7 @@ describe('authenticated behaviours (deterministic)', () => {
   })
 
   it('a node restarting on a new address is reached again by every peer (seed=14)', async () => {
-    const rt = new DeterministicRuntime({ seed: 14 })
-    await rt.run(async (ctx) => {
+    await replay(14, async (rt, ctx) => {
       const set = [1, 2, 3]
       const nodes = set.map((s) => start(rt, s, host(s), s === 1 ? undefined : 1, set))
       await Promise.all(nodes.map((n) => n.network.whenConnected(2)))
@@ -104,8 +112,7 @@ describe('authenticated behaviours (deterministic)', () => {
 
 describe('bad input between honest nodes (deterministic)', () => {
   it('an unregistered channel is counted and dropped; a channel compressed on one side only fails in recv; the connection stays (seed=15)', async () => {
-    const rt = new DeterministicRuntime({ seed: 15 })
-    await rt.run(async () => {
+    await replay(15, async (rt) => {
       const keys = [key(1), key(2)]
       const make = (seed: number, h: string, boot: boolean, compressOnChannel1: boolean) => {
         const ctx = rt.context(h)
