@@ -1,5 +1,6 @@
 /**
- * A larger authenticated network on the deterministic runtime: N nodes with random per-pair latency,
+ * A larger authenticated network on the deterministic runtime: N nodes with random per-pair latency
+ * and 1% loss (retransmission delays),
  * a partition that heals, discovery from one bootstrapper, a broadcast from every node; run twice
  * with one seed for the same digest.
  */
@@ -17,7 +18,7 @@ async function scenario(seed: number): Promise<{ digest: string; convergedMs: nu
   const rt = new DeterministicRuntime({ seed })
   const rng = new SeededRng(BigInt(seed) + 1000n)
   const host = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.1`
-  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) if (i !== j) rt.network.link(host(i), host(j), { latencyMs: 5 + rng.int(95), jitterMs: rng.int(10) })
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) if (i !== j) rt.network.link(host(i), host(j), { latencyMs: 5 + rng.int(95), jitterMs: rng.int(10), lossRate: 0.01 })
   const convergedMs = await rt.run(async (ctx) => {
     const signers = Array.from({ length: N }, (_, i) => Ed25519.fromSeed(1000 + i))
     const keys = signers.map((s) => s.publicKey)

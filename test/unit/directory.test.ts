@@ -141,3 +141,19 @@ describe('Directory: bit vectors and records', () => {
     expect(r.updated).toHaveLength(1)
   })
 })
+
+describe('Config', () => {
+  it('presets copy the reference values, and verifyConfig names the bad field', async () => {
+    const { Config, verifyConfig } = await import('../../src/authenticated/config.js')
+    const signer = Ed25519.fromSeed(1)
+    const rec = Config.recommended(signer, utf8('ns'), '127.0.0.1:3000', [], 1 << 20)
+    expect(rec).toMatchObject({ dialable: '127.0.0.1:3000', allowPrivateIps: false, gossipBitVecFrequencyMs: 50_000, dialFrequencyMs: 60_000, trackedPeerSets: 4, peerGossipMaxCount: 32, mailboxSize: 1000 })
+    expect(rec.allowedConnectionRatePerPeer.periodNs).toBe(60e9)
+    expect(Config.aggressive(signer, utf8('ns'), '127.0.0.1:3000', [], 1 << 20)).toMatchObject({ allowPrivateIps: true, gossipBitVecFrequencyMs: 5_000, dialFrequencyMs: 5_000 })
+    expect(Config.test(signer, utf8('ns'), '127.0.0.1:3000', [], 1 << 20).dialRate.burst).toBe(1024)
+    expect(verifyConfig(rec)).toBe(rec)
+    expect(() => verifyConfig({ ...rec, mailboxSize: 0 })).toThrow(/^mailboxSize: must be an integer/)
+    expect(() => verifyConfig({ ...rec, listen: 'localhost:3000' })).toThrow(/^listen: must be an IP literal/)
+    expect(() => verifyConfig({ ...rec, bootstrappers: [{ publicKey: new Uint8Array(3), address: '127.0.0.1:1' }] })).toThrow(/^bootstrappers\[0\]\.publicKey/)
+  })
+})

@@ -156,3 +156,19 @@ describe('NodeContext (real loopback sockets)', () => {
     expect(isP2pError(await ctx.dial(addr).catch((e: unknown) => e), 'ERR_CLOSED')).toBe(true)
   })
 })
+
+describe('DeterministicRuntime link loss', () => {
+  it('a lost write arrives one retransmission later, in order', async () => {
+    const rt = new DeterministicRuntime({ seed: 9, startMs: 0 })
+    rt.network.link('10.0.0.2', '10.0.0.1', { latencyMs: 10, lossRate: 1, retransmitMs: 200 })
+    const at = await rt.run(async (ctx) => {
+      const l = await rt.context('10.0.0.1').listen('10.0.0.1:1')
+      const [a, b] = await Promise.all([rt.context('10.0.0.2').dial('10.0.0.1:1'), l.accept()])
+      const sentAt = ctx.now()
+      await a.sink.send(Uint8Array.of(1))
+      await b!.stream.recv()
+      return ctx.now() - sentAt
+    })
+    expect(at).toBe(210)
+  })
+})

@@ -11,7 +11,8 @@
  * data in flight is lost).
  *
  * ## Not provided
- * Bandwidth limits and loss: the simulated network (a separate module) models those for messages.
+ * Bandwidth limits and message loss: these are byte streams, so loss shows up as retransmission
+ * delay (`lossRate`), never as missing bytes; the simulated network models message loss.
  *
  * ## Example
  * `runtime.network.link('10.0.0.1', '10.0.0.2', { latencyMs: 20, jitterMs: 5 })`
@@ -26,6 +27,13 @@ import type { SeededRng } from '../rng.js'
 export interface LinkOptions {
   latencyMs: number
   jitterMs?: number
+  /**
+   * Probability that a write is "lost" and retransmitted, as TCP would: it arrives `retransmitMs`
+   * later (and, the stream being FIFO, so does everything written after it).
+   */
+  lossRate?: number
+  /** Retransmission delay of a lost write (default 200 ms, TCP's minimum RTO). */
+  retransmitMs?: number
 }
 
 class Pipe {
@@ -210,6 +218,7 @@ export class MemoryNetwork {
   #delay(from: string, to: string): number {
     const l = this.#links.get(`${from}>${to}`) ?? this.defaults
     const jitter = l.jitterMs ? this.rng.int(Math.max(1, Math.round(l.jitterMs * 2)) + 1) - l.jitterMs : 0
-    return Math.max(0, l.latencyMs + jitter)
+    const lost = l.lossRate ? this.rng.int(1_000_000) < l.lossRate * 1_000_000 : false
+    return Math.max(0, l.latencyMs + jitter) + (lost ? (l.retransmitMs ?? 200) : 0)
   }
 }
