@@ -46,7 +46,7 @@ export class Oracle {
   /** Track peer set `index` (ignored unless above every tracked index); keys need not be sorted. */
   register(index: bigint | number, peers: Uint8Array[]): boolean {
     const ok = this.tracker.directory.register(BigInt(index), peers)
-    this.metrics.trackedPeers.set(this.tracker.directory.dialable().length)
+    this.metrics.trackedPeers.set(this.tracker.directory.size)
     return ok
   }
 }

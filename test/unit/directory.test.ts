@@ -53,6 +53,7 @@ describe('Directory: peer sets', () => {
     expect(d.isTracked(pk(1))).toBe(false)
     expect(d.isAllowed(pk(2))).toBe(true)
     expect(d.isAllowed(pk(0))).toBe(false) // never ourselves
+    expect(d.size).toBe(2) // keys 2 and 3
   })
 
   it('bootstrappers are tracked forever and dialable, but may not connect unless in a set', () => {

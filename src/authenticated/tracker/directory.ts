@@ -98,6 +98,11 @@ export class Directory {
     return this.#sets
   }
 
+  /** Keys in the address book (set members and bootstrappers, ourselves excluded). */
+  get size(): number {
+    return this.#entries.size - (this.#entries.has(this.#me) ? 1 : 0)
+  }
+
   /** Track a new peer set; ignored (false) unless its index is above every tracked one. */
   register(index: bigint, peers: Uint8Array[]): boolean {
     const last = this.#sets[this.#sets.length - 1]
