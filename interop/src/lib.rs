@@ -3,11 +3,12 @@
 //!
 //! # Design
 //! `vectors` (src/bin/vectors.rs) prints JSON test vectors that the TypeScript tests replay against
-//! both backends. The protobuf types are compiled from our own .proto files (proto/) with the same
+//! both backends; `stream_peer` and `p2p_node` are reference peers (commonware-stream 0.0.3 and
+//! commonware-p2p 0.0.25) driven over JSON lines by the interop tests. The protobuf types are compiled from our own .proto files (proto/) with the same
 //! prost-build release the crates use, since the crates keep theirs private.
 //!
 //! # Not provided
-//! A live reference peer (it arrives with the stream and network layers).
+//! Anything beyond the reference's own behaviour: the peers in src/bin/ only drive the published crates.
 
 pub mod proto {
     pub mod stream {
@@ -18,4 +19,5 @@ pub mod proto {
     }
 }
 
+pub mod events;
 pub mod vectors;

@@ -17,9 +17,8 @@
  * Bls12381.verify(ns, msg, v.publicKey, v.sign(ns, msg)) // true
  * ```
  */
-import { InvalidArgumentError } from '../errors.js'
 import { binding } from '../native/load.js'
-import { toSeed, type RandomBytes, type Signer, type Verifier } from './scheme.js'
+import { KeyPair, checkPrivateKey, toSeed, type RandomBytes, type Verifier } from './scheme.js'
 
 const PRIVATE_KEY_LENGTH = 32
 const PUBLIC_KEY_LENGTH = 48
@@ -37,15 +36,12 @@ const verifier: Verifier = {
   verifyBatch: (items) => items.map((i) => verifier.verify(i.namespace, i.msg, i.publicKey, i.sig)),
 }
 
-export class Bls12381 implements Signer {
+export class Bls12381 extends KeyPair {
   static readonly scheme: Verifier = verifier
   readonly scheme: Verifier = verifier
-  readonly publicKey: Uint8Array
-  readonly #privateKey: Uint8Array
 
   private constructor(privateKey: Uint8Array) {
-    this.#privateKey = Uint8Array.from(privateKey)
-    this.publicKey = binding.blsPublicKey(this.#privateKey)
+    super(privateKey, (sk) => binding.blsPublicKey(sk), (sk, ns, msg) => binding.blsSign(sk, ns, msg))
   }
 
   /** The key the reference's `Bls12381::from_seed(seed)` gives (tests and demos only). */
@@ -63,10 +59,7 @@ export class Bls12381 implements Signer {
 
   /** From a 32-byte big-endian scalar below the group order; throws `InvalidArgumentError` otherwise. */
   static fromPrivateKey(privateKey: Uint8Array): Bls12381 {
-    if (privateKey.length !== PRIVATE_KEY_LENGTH) {
-      throw new InvalidArgumentError(`bls12381 private key must be 32 bytes, got ${privateKey.length}`)
-    }
-    return new Bls12381(privateKey)
+    return new Bls12381(checkPrivateKey('bls12381', privateKey, PRIVATE_KEY_LENGTH))
   }
 
   static validate(publicKey: Uint8Array): boolean {
@@ -75,13 +68,5 @@ export class Bls12381 implements Signer {
 
   static verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean {
     return verifier.verify(namespace, msg, publicKey, sig)
-  }
-
-  privateKey(): Uint8Array {
-    return Uint8Array.from(this.#privateKey)
-  }
-
-  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
-    return binding.blsSign(this.#privateKey, namespace, msg)
   }
 }

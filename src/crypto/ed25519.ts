@@ -18,9 +18,8 @@
  * Ed25519.verify(new TextEncoder().encode('app'), msg, alice.publicKey, sig) // true
  * ```
  */
-import { InvalidArgumentError } from '../errors.js'
 import { binding } from '../native/load.js'
-import { toSeed, type RandomBytes, type Signer, type Verifier, type VerifyItem } from './scheme.js'
+import { KeyPair, checkPrivateKey, toSeed, type RandomBytes, type Verifier, type VerifyItem } from './scheme.js'
 
 const PRIVATE_KEY_LENGTH = 32
 
@@ -45,15 +44,12 @@ const verifier: Verifier = {
   },
 }
 
-export class Ed25519 implements Signer {
+export class Ed25519 extends KeyPair {
   static readonly scheme: Verifier = verifier
   readonly scheme: Verifier = verifier
-  readonly publicKey: Uint8Array
-  readonly #privateKey: Uint8Array
 
   private constructor(privateKey: Uint8Array) {
-    this.#privateKey = Uint8Array.from(privateKey)
-    this.publicKey = binding.ed25519PublicKey(this.#privateKey)
+    super(privateKey, (sk) => binding.ed25519PublicKey(sk), (sk, ns, msg) => binding.ed25519Sign(sk, ns, msg))
   }
 
   /** The key the reference's `Ed25519::from_seed(seed)` gives (tests and demos only). */
@@ -68,10 +64,7 @@ export class Ed25519 implements Signer {
 
   /** From a 32-byte private key; throws `InvalidArgumentError` for any other length. */
   static fromPrivateKey(privateKey: Uint8Array): Ed25519 {
-    if (privateKey.length !== PRIVATE_KEY_LENGTH) {
-      throw new InvalidArgumentError(`ed25519 private key must be 32 bytes, got ${privateKey.length}`)
-    }
-    return new Ed25519(privateKey)
+    return new Ed25519(checkPrivateKey('ed25519', privateKey, PRIVATE_KEY_LENGTH))
   }
 
   static validate(publicKey: Uint8Array): boolean {
@@ -80,13 +73,5 @@ export class Ed25519 implements Signer {
 
   static verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean {
     return verifier.verify(namespace, msg, publicKey, sig)
-  }
-
-  privateKey(): Uint8Array {
-    return Uint8Array.from(this.#privateKey)
-  }
-
-  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
-    return binding.ed25519Sign(this.#privateKey, namespace, msg)
   }
 }

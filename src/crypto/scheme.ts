@@ -17,6 +17,7 @@
  * Ed25519.verify(ns, msg, signer.publicKey, sig) // true
  * ```
  */
+import { InvalidArgumentError } from '../errors.js'
 
 /** Verification side of a scheme: everything that needs no private key. */
 export interface Verifier {
@@ -55,4 +56,39 @@ export function toSeed(seed: number | bigint): bigint {
   const s = typeof seed === 'bigint' ? seed : Number.isSafeInteger(seed) ? BigInt(seed) : -1n
   if (s < 0n || s >= 1n << 64n) throw new RangeError(`seed must be an integer in 0..2^64-1, got ${seed}`)
   return s
+}
+
+/**
+ * What every signer class shares: the private key kept private (copied in and out), the public key
+ * derived once, signing through the scheme's primitive.
+ */
+export abstract class KeyPair implements Signer {
+  abstract readonly scheme: Verifier
+  readonly publicKey: Uint8Array
+  readonly #privateKey: Uint8Array
+
+  protected constructor(
+    privateKey: Uint8Array,
+    derivePublic: (privateKey: Uint8Array) => Uint8Array,
+    private readonly signWith: (privateKey: Uint8Array, namespace: Uint8Array, msg: Uint8Array) => Uint8Array,
+  ) {
+    this.#privateKey = Uint8Array.from(privateKey)
+    this.publicKey = derivePublic(this.#privateKey)
+  }
+
+  privateKey(): Uint8Array {
+    return Uint8Array.from(this.#privateKey)
+  }
+
+  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
+    return this.signWith(this.#privateKey, namespace, msg)
+  }
+}
+
+/** Throws `InvalidArgumentError` unless `privateKey` has `length` bytes. */
+export function checkPrivateKey(name: string, privateKey: Uint8Array, length: number): Uint8Array {
+  if (!(privateKey instanceof Uint8Array) || privateKey.length !== length) {
+    throw new InvalidArgumentError(`${name} private key must be ${length} bytes, got ${privateKey?.length}`)
+  }
+  return privateKey
 }

@@ -17,22 +17,13 @@ use futures::{channel::mpsc, StreamExt};
 use governor::Quota;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use quorumnet_interop::events::{event, fail};
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn event(line: serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").ok();
-    out.flush().ok();
-}
-
-fn fail(msg: &str) -> ! {
-    event(serde_json::json!({ "event": "error", "error": msg }));
-    std::process::exit(2)
-}
 
 fn per_second(n: u32) -> Quota {
     Quota::per_second(NonZeroU32::new(n).unwrap())

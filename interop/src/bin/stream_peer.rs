@@ -10,7 +10,8 @@ use commonware_cryptography::{Ed25519, Scheme};
 use commonware_runtime::{tokio::Executor, Listener as _, Network as _, Runner as _};
 use commonware_stream::public_key::{Config, Connection, IncomingConnection};
 use commonware_stream::{Receiver as _, Sender as _};
-use std::io::{Read, Write};
+use quorumnet_interop::events::{event, fail};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -64,16 +65,6 @@ fn parse() -> Args {
     a
 }
 
-fn event(line: serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").ok();
-    out.flush().ok();
-}
-
-fn fail(msg: &str) -> ! {
-    event(serde_json::json!({ "event": "error", "error": msg }));
-    std::process::exit(2)
-}
 
 /// Message `j` of a `--send` run: sizes cycle through 0..70000, byte i = (i * 7 + j) % 256.
 fn message(j: u64, max: usize) -> Vec<u8> {
