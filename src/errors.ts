@@ -176,6 +176,25 @@ export class MessageTooLargeError extends P2pError {
   }
 }
 
+/** Why the simulated network refused an oracle call: the reference's error names. */
+export type SimulationReason =
+  | 'LinkingSelf'
+  | 'InvalidSuccessRate'
+  | 'InvalidBehavior'
+  | 'ChannelAlreadyRegistered'
+  | 'PeerMissing'
+  | 'LinkMissing'
+
+/** A simulated network oracle call was refused; `reason` is the reference's error name. */
+export class SimulationError extends P2pError {
+  constructor(
+    readonly reason: SimulationReason,
+    detail: string,
+  ) {
+    super('ERR_INVALID_ARGUMENT', `${reason}: ${detail}`)
+  }
+}
+
 export const isP2pError = (e: unknown, code?: ErrorCode): e is P2pError =>
   typeof e === 'object' &&
   e !== null &&

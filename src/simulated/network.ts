@@ -1,0 +1,316 @@
+/**
+ * `simulated`: the authenticated network's `Sender`/`Receiver` API over a simulated network of
+ * one-way links, for testing protocols in virtual time (commonware-p2p 0.0.25's `simulated`, extended).
+ *
+ * ## Design
+ * Peers register (key, channel, max size) with the `Oracle` and get a `Sender`/`Receiver` pair. A
+ * message goes to each recipient over the link origin -> recipient, if one exists: its delay is drawn
+ * from Normal(latencyMs, jitterMs) (negative becomes 0, fractions truncated) and it is delivered with
+ * probability `successRate`, all from the context's randomness, so a seeded runtime replays exactly.
+ * As in the reference, a recipient is listed in `send`'s result even if the message is then lost
+ * (success roll, missing channel, or over the recipient's max size), and messages may overtake each
+ * other. Beyond the reference, each off by default: `corruptRate` (flip one bit of the delivered copy),
+ * `ordered` (per-link FIFO, like a TCP connection), `oracle.partition(groups)`/`heal()` and
+ * `oracle.block(a, b)` (no delivery across; such recipients are not listed), and a trace of every send,
+ * delivery, drop (with its reason) and corruption as JSON lines with virtual timestamps.
+ * Priority: messages a sender queued at the same moment go out high-priority first.
+ *
+ * ## Not provided
+ * Bandwidth limits and per-channel quotas (planned); real sockets: use `authenticated` for those.
+ *
+ * ## Example
+ * ```ts
+ * const { oracle } = SimulatedNetwork.create(ctx)
+ * const [tx] = oracle.register(a, 0, 1024); const [, rx] = oracle.register(b, 0, 1024)
+ * oracle.addLink(a, b, { latencyMs: 50, jitterMs: 10, successRate: 0.9 })
+ * ```
+ */
+import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js'
+import type { Context } from '../runtime/context.js'
+import type { Channel, Receiver, Recipients, Sender } from '../authenticated/types.js'
+
+export interface Link {
+  latencyMs: number
+  jitterMs: number
+  /** Probability in [0, 1] that a message is delivered. */
+  successRate: number
+  /** Probability in [0, 1] that a delivered copy has one bit flipped (default 0). */
+  corruptRate?: number
+  /** Deliver in send order on this link, like a TCP connection (default false, as the reference). */
+  ordered?: boolean
+}
+
+export interface TraceEvent {
+  t: number
+  event: 'send' | 'deliver' | 'drop' | 'corrupt'
+  from: string
+  to?: string
+  channel: number
+  size: number
+  reason?: string
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+type Item = [Uint8Array, Uint8Array]
+
+class Inbox implements Receiver {
+  readonly #items: Item[] = []
+  readonly #readers: { resolve: (i: Item) => void; reject: (e: unknown) => void }[] = []
+  #closed = false
+
+  push(item: Item): void {
+    if (this.#closed) return
+    const r = this.#readers.shift()
+    if (r) r.resolve(item)
+    else this.#items.push(item)
+  }
+
+  recv(): Promise<Item> {
+    const item = this.#items.shift()
+    if (item) return Promise.resolve(item)
+    if (this.#closed) return Promise.reject(new ClosedError('peer closed'))
+    return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }))
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Item> {
+    for (;;) {
+      try {
+        yield await this.recv()
+      } catch (e) {
+        if (e instanceof ClosedError) return
+        throw e
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const r of this.#readers.splice(0)) r.reject(new ClosedError('peer closed'))
+  }
+}
+
+interface Registration {
+  key: Uint8Array
+  maxSize: number
+  inbox: Inbox
+}
+
+export class SimulatedNetwork {
+  /** key hex -> channel -> registration */
+  readonly #peers = new Map<string, Map<number, Registration>>()
+  readonly #links = new Map<string, Link & { lastAt: number }>()
+  readonly #blocked = new Set<string>()
+  #groups: Map<string, number> | undefined
+  readonly #trace: TraceEvent[] = []
+  readonly oracle: Oracle
+
+  private constructor(private readonly ctx: Context) {
+    this.oracle = new Oracle(this)
+  }
+
+  static create(ctx: Context): { network: SimulatedNetwork; oracle: Oracle } {
+    const network = new SimulatedNetwork(ctx)
+    return { network, oracle: network.oracle }
+  }
+
+  /** Every send, delivery, drop and corruption so far. */
+  trace(): readonly TraceEvent[] {
+    return this.#trace
+  }
+
+  /** The trace as JSON lines. */
+  traceLines(): string {
+    return this.#trace.map((e) => JSON.stringify(e)).join('\n')
+  }
+
+  /** @internal */
+  registerPeer(key: Uint8Array, channel: Channel, maxSize: number): [Sender, Receiver] {
+    const k = hexOf(key)
+    let channels = this.#peers.get(k)
+    if (!channels) this.#peers.set(k, (channels = new Map()))
+    if (channels.has(channel)) throw new SimulationError('ChannelAlreadyRegistered', `channel ${channel} of ${k.slice(0, 16)}`)
+    const reg: Registration = { key: Uint8Array.from(key), maxSize, inbox: new Inbox() }
+    channels.set(channel, reg)
+    return [new SimSender(this, reg.key, channel, maxSize), reg.inbox]
+  }
+
+  /** @internal */
+  deregisterPeer(key: Uint8Array): void {
+    const k = hexOf(key)
+    const channels = this.#peers.get(k)
+    if (!channels) throw new SimulationError('PeerMissing', k.slice(0, 16))
+    for (const reg of channels.values()) reg.inbox.close()
+    this.#peers.delete(k)
+  }
+
+  /** @internal */
+  setLink(a: Uint8Array, b: Uint8Array, link: Link): void {
+    if (hexOf(a) === hexOf(b)) throw new SimulationError('LinkingSelf', 'a link needs two peers')
+    for (const [name, p] of [['successRate', link.successRate], ['corruptRate', link.corruptRate ?? 0]] as const) {
+      if (!(p >= 0 && p <= 1)) throw new SimulationError('InvalidSuccessRate', `${name} ${p} outside [0, 1]`)
+    }
+    if (!(link.latencyMs >= 0) || !(link.jitterMs >= 0) || !Number.isFinite(link.latencyMs) || !Number.isFinite(link.jitterMs)) {
+      throw new SimulationError('InvalidBehavior', `latency ${link.latencyMs}, jitter ${link.jitterMs}`)
+    }
+    this.#links.set(`${hexOf(a)}>${hexOf(b)}`, { ...link, lastAt: 0 })
+  }
+
+  /** @internal */
+  removeLink(a: Uint8Array, b: Uint8Array): void {
+    if (!this.#links.delete(`${hexOf(a)}>${hexOf(b)}`)) throw new SimulationError('LinkMissing', 'no such link')
+  }
+
+  /** @internal */
+  setPartition(groups: Uint8Array[][] | undefined): void {
+    this.#groups = groups ? new Map(groups.flatMap((g, i) => g.map((k) => [hexOf(k), i] as [string, number]))) : undefined
+  }
+
+  /** @internal */
+  setBlocked(a: Uint8Array, b: Uint8Array, blocked: boolean): void {
+    for (const key of [`${hexOf(a)}>${hexOf(b)}`, `${hexOf(b)}>${hexOf(a)}`]) {
+      if (blocked) this.#blocked.add(key)
+      else this.#blocked.delete(key)
+    }
+  }
+
+  #cut(from: string, to: string): string | undefined {
+    if (this.#blocked.has(`${from}>${to}`)) return 'blocked'
+    const g = this.#groups
+    if (g && g.get(from) !== g.get(to)) return 'partitioned'
+    return undefined
+  }
+
+  /** Normal(mean, sd) from the context's randomness (Box-Muller). */
+  #normal(mean: number, sd: number): number {
+    if (sd === 0) return mean
+    const u = (this.ctx.randomInt(2 ** 32 - 1) + 1) / 2 ** 32
+    const v = this.ctx.randomInt(2 ** 32) / 2 ** 32
+    return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+  }
+
+  #chance(p: number): boolean {
+    if (p <= 0) return false
+    if (p >= 1) return true
+    return this.ctx.randomInt(2 ** 32) / 2 ** 32 < p
+  }
+
+  /** @internal Route one message; returns the keys it was sent to. */
+  route(from: Uint8Array, channel: Channel, recipients: Recipients, message: Uint8Array): Uint8Array[] {
+    const f = hexOf(from)
+    const now = this.ctx.now()
+    const keys =
+      recipients.kind === 'all'
+        ? [...this.#peers.keys()].sort().map((k) => Buffer.from(k, 'hex'))
+        : recipients.kind === 'one'
+          ? [recipients.key]
+          : recipients.keys
+    const sent: Uint8Array[] = []
+    this.#trace.push({ t: now, event: 'send', from: f, channel, size: message.length })
+    for (const key of keys) {
+      const to = hexOf(key)
+      if (to === f || !this.#peers.has(to)) continue
+      const link = this.#links.get(`${f}>${to}`)
+      if (!link || this.#cut(f, to)) continue
+      sent.push(Uint8Array.from(key))
+      const copy = Uint8Array.from(message)
+      if (!this.#chance(link.successRate)) {
+        this.#trace.push({ t: now, event: 'drop', from: f, to, channel, size: copy.length, reason: 'lost' })
+        continue
+      }
+      let at = now + Math.max(0, Math.trunc(this.#normal(link.latencyMs, link.jitterMs)))
+      if (link.ordered) at = Math.max(at, link.lastAt)
+      link.lastAt = Math.max(link.lastAt, at)
+      const corrupt = this.#chance(link.corruptRate ?? 0) && copy.length > 0
+      const bit = corrupt ? this.ctx.randomInt(copy.length * 8) : 0
+      void this.ctx.sleep(at - now).then(() => this.#deliver(from, f, to, channel, copy, corrupt, bit))
+    }
+    return sent
+  }
+
+  #deliver(from: Uint8Array, f: string, to: string, channel: Channel, msg: Uint8Array, corrupt: boolean, bit: number): void {
+    const t = this.ctx.now()
+    const reg = this.#peers.get(to)?.get(channel)
+    const cut = this.#cut(f, to)
+    const reason = !reg ? 'no_channel' : msg.length > reg.maxSize ? 'too_large' : cut
+    if (reason || !reg) {
+      this.#trace.push({ t, event: 'drop', from: f, to, channel, size: msg.length, reason: reason ?? 'no_channel' })
+      return
+    }
+    if (corrupt) {
+      msg[bit >> 3]! ^= 1 << (bit & 7)
+      this.#trace.push({ t, event: 'corrupt', from: f, to, channel, size: msg.length })
+    }
+    this.#trace.push({ t, event: 'deliver', from: f, to, channel, size: msg.length })
+    reg.inbox.push([Uint8Array.from(from), msg])
+  }
+}
+
+/** Registers peers and shapes the simulated network. */
+export class Oracle {
+  constructor(private readonly net: SimulatedNetwork) {}
+
+  /** A `Sender`/`Receiver` for `key` on `channel`; `ChannelAlreadyRegistered` if it exists. */
+  register(key: Uint8Array, channel: Channel, maxSize: number): [Sender, Receiver] {
+    return this.net.registerPeer(key, channel, maxSize)
+  }
+
+  /** Remove every channel of `key`; its receivers end (`ClosedError`). `PeerMissing` if unknown. */
+  deregister(key: Uint8Array): void {
+    this.net.deregisterPeer(key)
+  }
+
+  /** Add or replace the one-way link `a -> b`. */
+  addLink(a: Uint8Array, b: Uint8Array, link: Link): void {
+    this.net.setLink(a, b, link)
+  }
+
+  removeLink(a: Uint8Array, b: Uint8Array): void {
+    this.net.removeLink(a, b)
+  }
+
+  /** Only peers in the same group can reach each other until `heal()`. */
+  partition(groups: Uint8Array[][]): void {
+    this.net.setPartition(groups)
+  }
+
+  heal(): void {
+    this.net.setPartition(undefined)
+  }
+
+  /** No delivery between `a` and `b`, either way, until `unblock`. */
+  block(a: Uint8Array, b: Uint8Array): void {
+    this.net.setBlocked(a, b, true)
+  }
+
+  unblock(a: Uint8Array, b: Uint8Array): void {
+    this.net.setBlocked(a, b, false)
+  }
+}
+
+class SimSender implements Sender {
+  readonly #high: (() => void)[] = []
+  readonly #low: (() => void)[] = []
+  #scheduled = false
+
+  constructor(
+    private readonly net: SimulatedNetwork,
+    private readonly me: Uint8Array,
+    private readonly channel: Channel,
+    private readonly maxSize: number,
+  ) {}
+
+  send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
+    if (message.length > this.maxSize) return Promise.reject(new MessageTooLargeError(message.length, this.maxSize))
+    return new Promise((resolve) => {
+      ;(priority ? this.#high : this.#low).push(() => resolve(this.net.route(this.me, this.channel, recipients, message)))
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        // Everything this sender queued in the same turn goes out high-priority first.
+        queueMicrotask(() => {
+          this.#scheduled = false
+          for (const run of [...this.#high.splice(0), ...this.#low.splice(0)]) run()
+        })
+      }
+    })
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The simulated network: the reference's scenarios, then the extensions (ordered links, corruption,
+ * partitions, statistics of loss and latency, replay from a seed, code portable from authenticated).
+ */
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { Ed25519 } from '../../src/crypto/index.js'
+import { isP2pError, type SimulationError } from '../../src/errors.js'
+import { DeterministicRuntime, type Context } from '../../src/runtime/index.js'
+import { Recipients, SimulatedNetwork, type Receiver, type Sender } from '../../src/simulated/index.js'
+
+const key = (i: number) => Ed25519.fromSeed(700 + i).publicKey
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const perfect = { latencyMs: 10, jitterMs: 0, successRate: 1 }
+const reason = (f: () => unknown) => {
+  try {
+    f()
+  } catch (e) {
+    return (e as SimulationError).reason
+  }
+  return undefined
+}
+
+function sim<T>(seed: number, body: (ctx: Context, net: SimulatedNetwork) => Promise<T>): Promise<T> {
+  const rt = new DeterministicRuntime({ seed, startMs: 0 })
+  return rt.run((ctx) => body(ctx, SimulatedNetwork.create(ctx).network))
+}
+
+describe('simulated network: the reference scenarios', () => {
+  it('message too large at the sender is a typed error; at the receiver it is dropped', async () => {
+    await sim(1, async (ctx, net) => {
+      const [tx] = net.oracle.register(key(0), 0, 10)
+      const [, rx] = net.oracle.register(key(1), 0, 5)
+      net.oracle.addLink(key(0), key(1), perfect)
+      expect(isP2pError(await tx.send(Recipients.all(), new Uint8Array(11)).catch((e: unknown) => e), 'ERR_MESSAGE_TOO_LARGE')).toBe(true)
+      expect(await tx.send(Recipients.all(), new Uint8Array(8))).toHaveLength(1) // listed, then dropped
+      await tx.send(Recipients.all(), new Uint8Array(3))
+      expect((await rx.recv())[1].length).toBe(3)
+      expect(net.trace().some((e) => e.event === 'drop' && e.reason === 'too_large')).toBe(true)
+      void ctx
+    })
+  })
+
+  it('refuses linking self, duplicate channels, invalid rates and behaviour, missing peers and links', async () => {
+    await sim(2, async (_ctx, net) => {
+      net.oracle.register(key(0), 0, 10)
+      expect(reason(() => net.oracle.register(key(0), 0, 10))).toBe('ChannelAlreadyRegistered')
+      expect(reason(() => net.oracle.addLink(key(0), key(0), perfect))).toBe('LinkingSelf')
+      expect(reason(() => net.oracle.addLink(key(0), key(1), { ...perfect, successRate: 1.5 }))).toBe('InvalidSuccessRate')
+      expect(reason(() => net.oracle.addLink(key(0), key(1), { ...perfect, latencyMs: -1 }))).toBe('InvalidBehavior')
+      expect(reason(() => net.oracle.addLink(key(0), key(1), { ...perfect, jitterMs: Number.NaN }))).toBe('InvalidBehavior')
+      expect(reason(() => net.oracle.removeLink(key(0), key(1)))).toBe('LinkMissing')
+      expect(reason(() => net.oracle.deregister(key(5)))).toBe('PeerMissing')
+    })
+  })
+
+  it('simple delivery across 4 peers, every ordered pair, on the right channel only', async () => {
+    await sim(3, async (_ctx, net) => {
+      const peers = [0, 1, 2, 3].map((i) => ({ i, ch: net.oracle.register(key(i), 0, 1024), other: net.oracle.register(key(i), 1, 1024) }))
+      for (const a of peers) for (const b of peers) if (a !== b) net.oracle.addLink(key(a.i), key(b.i), { latencyMs: 5, jitterMs: 2, successRate: 1 })
+      for (const p of peers) expect(await p.ch[0].send(Recipients.all(), Uint8Array.of(p.i))).toHaveLength(3)
+      for (const p of peers) {
+        const got = new Set<number>()
+        for (let k = 0; k < 3; k++) {
+          const [from, msg] = await p.ch[1].recv()
+          expect(hex(from)).toBe(hex(key(msg[0]!)))
+          got.add(msg[0]!)
+        }
+        expect([...got].sort()).toEqual([0, 1, 2, 3].filter((x) => x !== p.i))
+      }
+      // Channel 1 got nothing: a message for channel 0 never lands on another channel.
+      const other = await Promise.race([peers[0]!.other[1].recv().then(() => 'got'), _ctx.sleep(1000).then(() => 'nothing')])
+      expect(other).toBe('nothing')
+    })
+  })
+
+  it('dynamic peers and links: deregistered peers close, removed links stop delivery', async () => {
+    await sim(4, async (ctx, net) => {
+      const [tx] = net.oracle.register(key(0), 0, 64)
+      const [, rx] = net.oracle.register(key(1), 0, 64)
+      expect(await tx.send(Recipients.one(key(1)), Uint8Array.of(1))).toHaveLength(0) // no link yet
+      net.oracle.addLink(key(0), key(1), perfect)
+      expect(await tx.send(Recipients.one(key(1)), Uint8Array.of(2))).toHaveLength(1)
+      expect(Array.from((await rx.recv())[1])).toEqual([2])
+      net.oracle.removeLink(key(0), key(1))
+      expect(await tx.send(Recipients.one(key(1)), Uint8Array.of(3))).toHaveLength(0)
+      net.oracle.deregister(key(1))
+      await expect(rx.recv()).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+      void ctx
+    })
+  })
+})
+
+describe('simulated network: extensions', () => {
+  it('loss and latency follow the configured distributions over 10,000 messages (seed=5)', async () => {
+    await sim(5, async (ctx, net) => {
+      const [tx] = net.oracle.register(key(0), 0, 64)
+      const [, rx] = net.oracle.register(key(1), 0, 64)
+      net.oracle.addLink(key(0), key(1), { latencyMs: 100, jitterMs: 20, successRate: 0.8 })
+      const N = 10_000
+      const start = ctx.now()
+      for (let i = 0; i < N; i++) await tx.send(Recipients.all(), Uint8Array.of(i & 255, i >> 8))
+      await ctx.sleep(10_000)
+      // Every message was sent at `start`, so a delivery's virtual time is its delay.
+      const delays = net.trace().filter((e) => e.event === 'deliver').map((e) => e.t - start)
+      const delivered = delays.length
+      for (let i = 0; i < delivered; i++) await rx.recv()
+      // Success: binomial, sd = sqrt(N p (1-p)) = 40; allow 5 sd.
+      expect(Math.abs(delivered - 0.8 * N)).toBeLessThan(200)
+      const mean = delays.reduce((a, b) => a + b, 0) / delays.length
+      const sd = Math.sqrt(delays.reduce((a, b) => a + (b - mean) ** 2, 0) / delays.length)
+      // Truncation to whole ms lowers the mean by about 0.5; the standard error of the mean is ~0.25.
+      expect(Math.abs(mean - 99.5)).toBeLessThan(1.5)
+      expect(Math.abs(sd - 20)).toBeLessThan(1)
+    })
+  })
+
+  it('ordered links never reorder; unordered links with jitter do (seed=6)', async () => {
+    const run = (ordered: boolean) =>
+      sim(6, async (_ctx, net) => {
+        const [tx] = net.oracle.register(key(0), 0, 64)
+        const [, rx] = net.oracle.register(key(1), 0, 64)
+        net.oracle.addLink(key(0), key(1), { latencyMs: 50, jitterMs: 30, successRate: 1, ordered })
+        for (let i = 0; i < 200; i++) await tx.send(Recipients.all(), Uint8Array.of(i))
+        const order: number[] = []
+        for (let i = 0; i < 200; i++) order.push((await rx.recv())[1][0]!)
+        return order
+      })
+    expect(await run(true)).toEqual(Array.from({ length: 200 }, (_, i) => i))
+    expect(await run(false)).not.toEqual(Array.from({ length: 200 }, (_, i) => i))
+  })
+
+  it('a partition stops exactly the cross-group traffic, until healed; block cuts one pair', async () => {
+    await sim(7, async (ctx, net) => {
+      const chans = [0, 1, 2, 3].map((i) => net.oracle.register(key(i), 0, 64))
+      for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) if (a !== b) net.oracle.addLink(key(a), key(b), perfect)
+      net.oracle.partition([[key(0), key(1)], [key(2), key(3)]])
+      expect((await chans[0]![0].send(Recipients.all(), Uint8Array.of(0))).map(hex)).toEqual([hex(key(1))])
+      expect((await chans[2]![0].send(Recipients.all(), Uint8Array.of(2))).map(hex)).toEqual([hex(key(3))])
+      net.oracle.heal()
+      expect(await chans[0]![0].send(Recipients.all(), Uint8Array.of(9))).toHaveLength(3)
+      await ctx.sleep(100)
+      net.oracle.block(key(0), key(3))
+      expect((await chans[3]![0].send(Recipients.all(), Uint8Array.of(3))).map(hex).sort()).toEqual([hex(key(1)), hex(key(2))].sort())
+      await ctx.sleep(100)
+      const pairs = net.trace().filter((e) => e.event === 'deliver').map((e) => `${e.from}>${e.to}`)
+      const pair = (a: number, b: number) => `${hex(key(a))}>${hex(key(b))}`
+      // While partitioned: only 0>1 and 2>3. Healed: 0 to all. Blocked 0-3: 3 reaches 1 and 2 only.
+      expect(pairs).toEqual([pair(0, 1), pair(2, 3), ...[1, 2, 3].map((b) => pair(0, b)).sort(), ...[1, 2].map((b) => pair(3, b)).sort()].map((x) => x))
+    })
+  })
+
+  it('corruption flips exactly one bit of delivered copies (seed=8)', async () => {
+    await sim(8, async (_ctx, net) => {
+      const [tx] = net.oracle.register(key(0), 0, 64)
+      const [, rx] = net.oracle.register(key(1), 0, 64)
+      net.oracle.addLink(key(0), key(1), { ...perfect, corruptRate: 1 })
+      const msg = new Uint8Array(16).fill(0x55)
+      await tx.send(Recipients.all(), msg)
+      const [, got] = await rx.recv()
+      const diff = got.reduce((n, b, i) => n + ((b ^ msg[i]!).toString(2).split('1').length - 1), 0)
+      expect(diff).toBe(1)
+      expect(net.trace().some((e) => e.event === 'corrupt')).toBe(true)
+    })
+  })
+
+  it('the same seed gives the same trace; another seed another (seed=9)', async () => {
+    const digest = (seed: number) =>
+      sim(seed, async (ctx, net) => {
+        const peers = [0, 1, 2, 3, 4].map((i) => net.oracle.register(key(i), 0, 256))
+        for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) if (a !== b) net.oracle.addLink(key(a), key(b), { latencyMs: 20, jitterMs: 10, successRate: 0.7, corruptRate: 0.05 })
+        for (let r = 0; r < 50; r++) {
+          const p = peers[ctx.randomInt(5)]!
+          await p[0].send(Recipients.all(), ctx.randomBytes(1 + ctx.randomInt(100)), ctx.randomInt(2) === 1)
+          await ctx.sleep(ctx.randomInt(30))
+        }
+        await ctx.sleep(1000)
+        return createHash('sha256').update(net.traceLines()).digest('hex')
+      })
+    expect(await digest(9)).toBe(await digest(9))
+    expect(await digest(9)).not.toBe(await digest(10))
+  })
+
+  it('code written against authenticated Sender/Receiver runs unchanged', async () => {
+    // A vote collector that only knows the shared Sender/Receiver interfaces.
+    async function collect(tx: Sender, rx: Receiver, me: Uint8Array, quorum: number): Promise<number> {
+      await tx.send(Recipients.all(), me)
+      const voters = new Set<string>([hex(me)])
+      for await (const [from] of rx) {
+        voters.add(hex(from))
+        if (voters.size >= quorum) break
+      }
+      return voters.size
+    }
+    await sim(11, async (_ctx, net) => {
+      const chans = [0, 1, 2, 3].map((i) => net.oracle.register(key(i), 0, 64))
+      for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) if (a !== b) net.oracle.addLink(key(a), key(b), { latencyMs: 30, jitterMs: 100, successRate: 1 })
+      const counts = await Promise.all(chans.map((c, i) => collect(c[0], c[1], key(i), 3)))
+      expect(counts).toEqual([3, 3, 3, 3])
+    })
+  })
+})
