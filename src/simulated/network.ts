@@ -11,12 +11,13 @@
  * (success roll, missing channel, or over the recipient's max size), and messages may overtake each
  * other. Beyond the reference, each off by default: `corruptRate` (flip one bit of the delivered copy),
  * `ordered` (per-link FIFO, like a TCP connection), `oracle.partition(groups)`/`heal()` and
- * `oracle.block(a, b)` (no delivery across; such recipients are not listed), and a trace of every send,
+ * `oracle.block(a, b)` (no delivery across; such recipients are not listed), per-channel inbound quotas
+ * (`register(..., quota)`: deliveries held, never dropped), and a trace of every send,
  * delivery, drop (with its reason) and corruption as JSON lines with virtual timestamps.
  * Priority: messages a sender queued at the same moment go out high-priority first.
  *
  * ## Not provided
- * Bandwidth limits and per-channel quotas (planned); real sockets: use `authenticated` for those.
+ * Bandwidth limits (planned); real sockets: use `authenticated` for those.
  *
  * ## Example
  * ```ts
@@ -27,6 +28,8 @@
  */
 import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js'
 import type { Context } from '../runtime/context.js'
+import type { Quota } from '../utils/quota.js'
+import { RateLimiter } from '../utils/ratelimit.js'
 import type { Channel, Receiver, Recipients, Sender } from '../authenticated/types.js'
 
 export interface Link {
@@ -42,7 +45,7 @@ export interface Link {
 
 export interface TraceEvent {
   t: number
-  event: 'send' | 'deliver' | 'drop' | 'corrupt'
+  event: 'send' | 'deliver' | 'drop' | 'corrupt' | 'throttle'
   from: string
   to?: string
   channel: number
@@ -93,6 +96,10 @@ interface Registration {
   key: Uint8Array
   maxSize: number
   inbox: Inbox
+  /** Inbound quota per sending peer, as the authenticated network applies (throttle, never drop). */
+  limits?: RateLimiter
+  /** When the last throttled delivery from each sender is due (throttling keeps their order). */
+  nextFree?: Map<string, number>
 }
 
 export class SimulatedNetwork {
@@ -123,13 +130,20 @@ export class SimulatedNetwork {
     return this.#trace.map((e) => JSON.stringify(e)).join('\n')
   }
 
+  readonly #senderIds = new Map<string, number>()
+
   /** @internal */
-  registerPeer(key: Uint8Array, channel: Channel, maxSize: number): [Sender, Receiver] {
+  registerPeer(key: Uint8Array, channel: Channel, maxSize: number, quota?: Quota): [Sender, Receiver] {
     const k = hexOf(key)
     let channels = this.#peers.get(k)
     if (!channels) this.#peers.set(k, (channels = new Map()))
     if (channels.has(channel)) throw new SimulationError('ChannelAlreadyRegistered', `channel ${channel} of ${k.slice(0, 16)}`)
     const reg: Registration = { key: Uint8Array.from(key), maxSize, inbox: new Inbox() }
+    if (quota) {
+      reg.limits = new RateLimiter()
+      reg.limits.define(0, quota)
+      reg.nextFree = new Map()
+    }
     channels.set(channel, reg)
     return [new SimSender(this, reg.key, channel, maxSize), reg.inbox]
   }
@@ -240,8 +254,29 @@ export class SimulatedNetwork {
       msg[bit >> 3]! ^= 1 << (bit & 7)
       this.#trace.push({ t, event: 'corrupt', from: f, to, channel, size: msg.length })
     }
+    const wait = this.#throttle(reg, f, t)
+    if (wait > 0) {
+      this.#trace.push({ t, event: 'throttle', from: f, to, channel, size: msg.length, reason: `held ${wait} ms` })
+      void this.ctx.sleep(wait).then(() => {
+        this.#trace.push({ t: this.ctx.now(), event: 'deliver', from: f, to, channel, size: msg.length })
+        reg.inbox.push([Uint8Array.from(from), msg])
+      })
+      return
+    }
     this.#trace.push({ t, event: 'deliver', from: f, to, channel, size: msg.length })
     reg.inbox.push([Uint8Array.from(from), msg])
+  }
+
+  /** Milliseconds to hold a delivery from `f` under the recipient channel's quota (0: deliver now). */
+  #throttle(reg: Registration, f: string, t: number): number {
+    if (!reg.limits || !reg.nextFree) return 0
+    let id = this.#senderIds.get(f)
+    if (id === undefined) this.#senderIds.set(f, (id = this.#senderIds.size + 1))
+    // Deliveries held for this sender go first; a new one queues behind them.
+    let at = Math.max(t, reg.nextFree.get(f) ?? 0)
+    for (let w = reg.limits.check(id, 0, at); w > 0; w = reg.limits.check(id, 0, at)) at += Math.ceil(w)
+    reg.nextFree.set(f, at)
+    return at - t
   }
 }
 
@@ -249,9 +284,13 @@ export class SimulatedNetwork {
 export class Oracle {
   constructor(private readonly net: SimulatedNetwork) {}
 
-  /** A `Sender`/`Receiver` for `key` on `channel`; `ChannelAlreadyRegistered` if it exists. */
-  register(key: Uint8Array, channel: Channel, maxSize: number): [Sender, Receiver] {
-    return this.net.registerPeer(key, channel, maxSize)
+  /**
+   * A `Sender`/`Receiver` for `key` on `channel`; `ChannelAlreadyRegistered` if it exists. With a
+   * `quota`, deliveries from each sending peer are throttled to it (held, never dropped), as the
+   * authenticated network does.
+   */
+  register(key: Uint8Array, channel: Channel, maxSize: number, quota?: Quota): [Sender, Receiver] {
+    return this.net.registerPeer(key, channel, maxSize, quota)
   }
 
   /** Remove every channel of `key`; its receivers end (`ClosedError`). `PeerMissing` if unknown. */

@@ -200,3 +200,36 @@ describe('simulated network: extensions', () => {
     })
   })
 })
+
+describe('simulated network: quotas and scale', () => {
+  it('a channel quota holds deliveries from each sender to its rate, in order, dropping none (seed=12)', async () => {
+    const { Quota } = await import('../../src/utils/quota.js')
+    await sim(12, async (ctx, net) => {
+      const [tx] = net.oracle.register(key(0), 0, 64)
+      const [, rx] = net.oracle.register(key(1), 0, 64, Quota.perSecond(2))
+      net.oracle.addLink(key(0), key(1), perfect)
+      for (let i = 0; i < 10; i++) await tx.send(Recipients.all(), Uint8Array.of(i))
+      const got: [number, number][] = []
+      for (let i = 0; i < 10; i++) {
+        const [, m] = await rx.recv()
+        got.push([m[0]!, ctx.now()])
+      }
+      expect(got.map((g) => g[0])).toEqual(Array.from({ length: 10 }, (_, i) => i))
+      // Burst of 2 at t = 10, then one per 500 ms.
+      expect(got[9]![1] - got[0]![1]).toBe(4_000)
+    })
+  })
+
+  it('200 peers broadcast to each other over lossy, jittery links (seed=13)', async () => {
+    await sim(13, async (ctx, net) => {
+      const n = 200
+      const chans = Array.from({ length: n }, (_, i) => net.oracle.register(key(i), 0, 1024))
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) if (a !== b) net.oracle.addLink(key(a), key(b), { latencyMs: 50, jitterMs: 20, successRate: 0.9 })
+      for (const [i, c] of chans.entries()) expect(await c[0].send(Recipients.all(), Uint8Array.of(i & 255, i >> 8))).toHaveLength(n - 1)
+      await ctx.sleep(1_000)
+      const delivered = net.trace().filter((e) => e.event === 'deliver').length
+      // Binomial(39800, 0.9): sd ~ 60; allow 5 sd.
+      expect(Math.abs(delivered - 0.9 * n * (n - 1))).toBeLessThan(300)
+    })
+  })
+})
