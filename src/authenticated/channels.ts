@@ -21,7 +21,7 @@ import { ClosedError, CompressError, DecompressError, MessageTooLargeError } fro
 import { binding } from '../native/load.js'
 import type { Quota } from '../utils/quota.js'
 import type { Metrics } from './metrics.js'
-import type { Channel, Receiver, Recipients, Sender } from './types.js'
+import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from './types.js'
 
 export interface ChannelSpec {
   channel: Channel
@@ -77,16 +77,8 @@ export class ChannelQueue implements Receiver {
   }
 
   /** Messages that failed to decompress are skipped (and counted); iteration ends when the network stops. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Item> {
-    for (;;) {
-      try {
-        yield await this.recv()
-      } catch (e) {
-        if (e instanceof DecompressError) continue
-        if (e instanceof ClosedError) return
-        throw e
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Item> {
+    return receiveAll(() => this.recv())
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  * ## Example
  * `await sender.send(Recipients.all(), bytes, false)` resolves with the keys it was queued for.
  */
+import { ClosedError, DecompressError } from '../errors.js'
 
 /** A channel id (u32), carried in every Data message. */
 export type Channel = number
@@ -29,6 +30,22 @@ export interface Sender {
    * `priority` messages go ahead of queued normal ones.
    */
   send(recipients: Recipients, message: Uint8Array, priority?: boolean): Promise<Uint8Array[]>
+}
+
+/**
+ * Iterate a receiver: yields every message, skips those `recv()` refused with a `DecompressError`
+ * (already counted by the channel), and ends at `ClosedError` (the network or peer is gone).
+ */
+export async function* receiveAll(recv: () => Promise<[Uint8Array, Uint8Array]>): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  for (;;) {
+    try {
+      yield await recv()
+    } catch (e) {
+      if (e instanceof DecompressError) continue
+      if (e instanceof ClosedError) return
+      throw e
+    }
+  }
 }
 
 export interface Receiver extends AsyncIterable<[Uint8Array, Uint8Array]> {

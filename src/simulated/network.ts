@@ -30,7 +30,7 @@ import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js
 import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
-import type { Channel, Receiver, Recipients, Sender } from '../authenticated/types.js'
+import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from '../authenticated/types.js'
 
 export interface Link {
   latencyMs: number
@@ -75,15 +75,8 @@ class Inbox implements Receiver {
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }))
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Item> {
-    for (;;) {
-      try {
-        yield await this.recv()
-      } catch (e) {
-        if (e instanceof ClosedError) return
-        throw e
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Item> {
+    return receiveAll(() => this.recv())
   }
 
   close(): void {
