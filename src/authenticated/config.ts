@@ -39,7 +39,10 @@ export interface Config {
   dialable: Address
   /** Peers dialed at startup. Never dropped from the address book. Local. */
   bootstrappers: Bootstrapper[]
-  /** Largest message payload, bytes (after compression). Must be at least every sender's. */
+  /**
+   * Largest message payload, bytes (after compression). Must be at least every sender's. At least 256,
+   * so that handshakes (which share the M + 64 frame limit) fit for every scheme.
+   */
   maxMessageSize: number
   /** Whether gossiped records may carry private/loopback addresses; a violation kills the sender. Should match. */
   allowPrivateIps: boolean
@@ -70,6 +73,9 @@ export interface Config {
   /** Peers messages accepted per peer per period (excess is delayed). Should match. */
   allowedPeersRate: Quota
 }
+
+/** Handshake frames share the M + 64 limit; a BLS handshake is about 230 bytes. */
+const MIN_MESSAGE_SIZE = 256
 
 type Args = [signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number]
 
@@ -150,7 +156,7 @@ export function verifyConfig(c: Config): Config {
     if (!c.signer.scheme.validate(b.publicKey)) throw new InvalidConfigError(`bootstrappers[${i}].publicKey`, 'is not a valid key of the signer scheme')
     address(`bootstrappers[${i}].address`, b.address)
   })
-  int('maxMessageSize', c.maxMessageSize, 1, 0xffff_ffff - 64 - 16)
+  int('maxMessageSize', c.maxMessageSize, MIN_MESSAGE_SIZE, 0xffff_ffff - 64 - 16)
   int('mailboxSize', c.mailboxSize, 1)
   int('synchronyBoundMs', c.synchronyBoundMs, 0)
   int('maxHandshakeAgeMs', c.maxHandshakeAgeMs, 0)

@@ -10,4 +10,5 @@
  * ```
  */
 export { SimulatedNetwork, Oracle, type Link, type TraceEvent } from './network.js'
+export type { Bandwidth } from './bandwidth.js'
 export { Recipients, type Channel, type Receiver, type Sender } from '../authenticated/types.js'

@@ -12,12 +12,13 @@
  * other. Beyond the reference, each off by default: `corruptRate` (flip one bit of the delivered copy),
  * `ordered` (per-link FIFO, like a TCP connection), `oracle.partition(groups)`/`heal()` and
  * `oracle.block(a, b)` (no delivery across; such recipients are not listed), per-channel inbound quotas
- * (`register(..., quota)`: deliveries held, never dropped), and a trace of every send,
+ * (`register(..., quota)`: deliveries held, never dropped), per-peer egress/ingress bandwidth shared
+ * fairly between concurrent transfers (`setBandwidth`), and a trace of every send,
  * delivery, drop (with its reason) and corruption as JSON lines with virtual timestamps.
  * Priority: messages a sender queued at the same moment go out high-priority first.
  *
  * ## Not provided
- * Bandwidth limits (planned); real sockets: use `authenticated` for those.
+ * Real sockets: use `authenticated` for those.
  *
  * ## Example
  * ```ts
@@ -30,6 +31,7 @@ import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js
 import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
+import { BandwidthModel, type Bandwidth } from './bandwidth.js'
 import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from '../authenticated/types.js'
 
 export interface Link {
@@ -102,10 +104,17 @@ export class SimulatedNetwork {
   readonly #blocked = new Set<string>()
   #groups: Map<string, number> | undefined
   readonly #trace: TraceEvent[] = []
+  readonly #bandwidth: BandwidthModel
   readonly oracle: Oracle
 
   private constructor(private readonly ctx: Context) {
     this.oracle = new Oracle(this)
+    this.#bandwidth = new BandwidthModel(ctx)
+  }
+
+  /** @internal */
+  setBandwidth(key: Uint8Array, limit: Bandwidth): void {
+    this.#bandwidth.setLimit(hexOf(key), limit)
   }
 
   static create(ctx: Context): { network: SimulatedNetwork; oracle: Oracle } {
@@ -224,12 +233,19 @@ export class SimulatedNetwork {
         this.#trace.push({ t: now, event: 'drop', from: f, to, channel, size: copy.length, reason: 'lost' })
         continue
       }
-      let at = now + Math.max(0, Math.trunc(this.#normal(link.latencyMs, link.jitterMs)))
-      if (link.ordered) at = Math.max(at, link.lastAt)
-      link.lastAt = Math.max(link.lastAt, at)
+      const latency = Math.max(0, Math.trunc(this.#normal(link.latencyMs, link.jitterMs)))
       const corrupt = this.#chance(link.corruptRate ?? 0) && copy.length > 0
       const bit = corrupt ? this.ctx.randomInt(copy.length * 8) : 0
-      void this.ctx.sleep(at - now).then(() => this.#deliver(from, f, to, channel, copy, corrupt, bit))
+      // Transmission (bandwidth), then propagation (latency); ordered links never overtake.
+      const propagate = () => {
+        const t = this.ctx.now()
+        let at = t + latency
+        if (link.ordered) at = Math.max(at, link.lastAt)
+        link.lastAt = Math.max(link.lastAt, at)
+        void this.ctx.sleep(at - t).then(() => this.#deliver(from, f, to, channel, copy, corrupt, bit))
+      }
+      if (this.#bandwidth.isLimited(f, to)) this.#bandwidth.start(f, to, copy.length, propagate)
+      else propagate()
     }
     return sent
   }
@@ -307,6 +323,11 @@ export class Oracle {
 
   heal(): void {
     this.net.setPartition(undefined)
+  }
+
+  /** Limit `key`'s egress and/or ingress (bytes per second), shared fairly between its transfers. */
+  setBandwidth(key: Uint8Array, limit: Bandwidth): void {
+    this.net.setBandwidth(key, limit)
   }
 
   /** No delivery between `a` and `b`, either way, until `unblock`. */

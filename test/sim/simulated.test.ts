@@ -198,6 +198,25 @@ describe('simulated network: extensions', () => {
       const counts = await Promise.all(chans.map((c, i) => collect(c[0], c[1], key(i), 3)))
       expect(counts).toEqual([3, 3, 3, 3])
     })
+    // The same function, unchanged, over the authenticated network (deterministic runtime).
+    const { Config, Network } = await import('../../src/authenticated/index.js')
+    const { Quota } = await import('../../src/utils/quota.js')
+    const rt = new DeterministicRuntime({ seed: 11 })
+    const counts = await rt.run(async () => {
+      const keys = [0, 1, 2, 3].map(key)
+      const nodes = [0, 1, 2, 3].map((i) => {
+        const boot = i === 0 ? [] : [{ publicKey: keys[0]!, address: '10.0.0.1:4000' }]
+        const { network, oracle } = Network.create(rt.context(`10.0.0.${i + 1}`), Config.test(Ed25519.fromSeed(700 + i), new TextEncoder().encode('votes'), `10.0.0.${i + 1}:4000`, boot, 1024))
+        oracle.register(0n, keys)
+        const ch = network.register(0, Quota.perSecond(100), 64)
+        return { network, ch, handle: network.start() }
+      })
+      await Promise.all(nodes.map((n) => n.network.whenConnected(3)))
+      const result = await Promise.all(nodes.map((n, i) => collect(n.ch[0], n.ch[1], keys[i]!, 3)))
+      await Promise.all(nodes.map((n) => n.handle.stop()))
+      return result
+    })
+    expect(counts).toEqual([3, 3, 3, 3])
   })
 })
 
@@ -230,6 +249,52 @@ describe('simulated network: quotas and scale', () => {
       const delivered = net.trace().filter((e) => e.event === 'deliver').length
       // Binomial(39800, 0.9): sd ~ 60; allow 5 sd.
       expect(Math.abs(delivered - 0.9 * n * (n - 1))).toBeLessThan(300)
+    })
+  })
+})
+
+describe('simulated network: bandwidth', () => {
+  const MB = 1_000_000
+  const setup = (net: SimulatedNetwork, n: number) => {
+    const chans = Array.from({ length: n }, (_, i) => net.oracle.register(key(i), 0, 4 * MB))
+    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) if (a !== b) net.oracle.addLink(key(a), key(b), { latencyMs: 0, jitterMs: 0, successRate: 1 })
+    return chans
+  }
+
+  it('a 1 MB message over 1 MB/s egress takes one virtual second (within 1%), a vote beside it stays fast', async () => {
+    await sim(14, async (ctx, net) => {
+      const [a, b, c] = setup(net, 3)
+      net.oracle.setBandwidth(key(0), { egressBps: MB })
+      const t0 = ctx.now()
+      await a![0].send(Recipients.one(key(1)), new Uint8Array(MB))
+      await a![0].send(Recipients.one(key(2)), new Uint8Array(100))
+      await c![1].recv()
+      const vote = ctx.now() - t0
+      await b![1].recv()
+      const block = ctx.now() - t0
+      // The vote shares the link with the block: ~0.2 ms of transmission, rounded up to whole ms.
+      expect(vote).toBeLessThanOrEqual(1)
+      expect(Math.abs(block - 1000)).toBeLessThanOrEqual(10)
+    })
+  })
+
+  it('concurrent transfers share egress and ingress fairly', async () => {
+    await sim(15, async (ctx, net) => {
+      const [a, b, c] = setup(net, 3)
+      net.oracle.setBandwidth(key(0), { egressBps: MB })
+      const t0 = ctx.now()
+      await a![0].send(Recipients.some([key(1), key(2)]), new Uint8Array(MB))
+      await Promise.all([b![1].recv(), c![1].recv()])
+      expect(Math.abs(ctx.now() - t0 - 2000)).toBeLessThanOrEqual(20)
+      // Two senders into one receiver limited to 1 MB/s of ingress.
+      net.oracle.setBandwidth(key(0), {})
+      net.oracle.setBandwidth(key(2), { ingressBps: MB })
+      const t1 = ctx.now()
+      await a![0].send(Recipients.one(key(2)), new Uint8Array(MB))
+      await b![0].send(Recipients.one(key(2)), new Uint8Array(MB))
+      await c![1].recv()
+      await c![1].recv()
+      expect(Math.abs(ctx.now() - t1 - 2000)).toBeLessThanOrEqual(20)
     })
   })
 })

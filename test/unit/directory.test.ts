@@ -154,6 +154,7 @@ describe('Config', () => {
     expect(Config.test(signer, utf8('ns'), '127.0.0.1:3000', [], 1 << 20).dialRate.burst).toBe(1024)
     expect(verifyConfig(rec)).toBe(rec)
     expect(() => verifyConfig({ ...rec, mailboxSize: 0 })).toThrow(/^mailboxSize: must be an integer/)
+    expect(() => verifyConfig({ ...rec, maxMessageSize: 64 })).toThrow(/^maxMessageSize: must be an integer in 256\.\./)
     expect(() => verifyConfig({ ...rec, listen: 'localhost:3000' })).toThrow(/^listen: must be an IP literal/)
     expect(() => verifyConfig({ ...rec, bootstrappers: [{ publicKey: new Uint8Array(3), address: '127.0.0.1:1' }] })).toThrow(/^bootstrappers\[0\]\.publicKey/)
   })
