@@ -28,6 +28,7 @@
  * ```
  */
 import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js'
+import { Counter, type Registry } from 'prom-client'
 import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
@@ -105,11 +106,23 @@ export class SimulatedNetwork {
   #groups: Map<string, number> | undefined
   readonly #trace: TraceEvent[] = []
   readonly #bandwidth: BandwidthModel
+  readonly #events: Counter<'event' | 'reason'>
   readonly oracle: Oracle
 
-  private constructor(private readonly ctx: Context) {
+  private constructor(
+    private readonly ctx: Context,
+    registry: Registry,
+  ) {
     this.oracle = new Oracle(this)
     this.#bandwidth = new BandwidthModel(ctx)
+    this.#events =
+      (registry.getSingleMetric('simulated_messages') as Counter<'event' | 'reason'> | undefined) ??
+      new Counter({ name: 'simulated_messages', help: 'simulated sends, deliveries, drops (by reason), throttles and corruptions', labelNames: ['event', 'reason'], registers: [registry] })
+  }
+
+  #record(e: TraceEvent): void {
+    this.#trace.push(e)
+    this.#events.inc({ event: e.event, reason: e.reason?.replace(/ .*/, '') ?? '' })
   }
 
   /** @internal */
@@ -117,8 +130,9 @@ export class SimulatedNetwork {
     this.#bandwidth.setLimit(hexOf(key), limit)
   }
 
-  static create(ctx: Context): { network: SimulatedNetwork; oracle: Oracle } {
-    const network = new SimulatedNetwork(ctx)
+  /** Metrics go to `registry` (default: the context's). */
+  static create(ctx: Context, opts: { registry?: Registry } = {}): { network: SimulatedNetwork; oracle: Oracle } {
+    const network = new SimulatedNetwork(ctx, opts.registry ?? ctx.registry)
     return { network, oracle: network.oracle }
   }
 
@@ -221,7 +235,7 @@ export class SimulatedNetwork {
           ? [recipients.key]
           : recipients.keys
     const sent: Uint8Array[] = []
-    this.#trace.push({ t: now, event: 'send', from: f, channel, size: message.length })
+    this.#record({ t: now, event: 'send', from: f, channel, size: message.length })
     for (const key of keys) {
       const to = hexOf(key)
       if (to === f || !this.#peers.has(to)) continue
@@ -230,7 +244,7 @@ export class SimulatedNetwork {
       sent.push(Uint8Array.from(key))
       const copy = Uint8Array.from(message)
       if (!this.#chance(link.successRate)) {
-        this.#trace.push({ t: now, event: 'drop', from: f, to, channel, size: copy.length, reason: 'lost' })
+        this.#record({ t: now, event: 'drop', from: f, to, channel, size: copy.length, reason: 'lost' })
         continue
       }
       const latency = Math.max(0, Math.trunc(this.#normal(link.latencyMs, link.jitterMs)))
@@ -256,23 +270,23 @@ export class SimulatedNetwork {
     const cut = this.#cut(f, to)
     const reason = !reg ? 'no_channel' : msg.length > reg.maxSize ? 'too_large' : cut
     if (reason || !reg) {
-      this.#trace.push({ t, event: 'drop', from: f, to, channel, size: msg.length, reason: reason ?? 'no_channel' })
+      this.#record({ t, event: 'drop', from: f, to, channel, size: msg.length, reason: reason ?? 'no_channel' })
       return
     }
     if (corrupt) {
       msg[bit >> 3]! ^= 1 << (bit & 7)
-      this.#trace.push({ t, event: 'corrupt', from: f, to, channel, size: msg.length })
+      this.#record({ t, event: 'corrupt', from: f, to, channel, size: msg.length })
     }
     const wait = this.#throttle(reg, f, t)
     if (wait > 0) {
-      this.#trace.push({ t, event: 'throttle', from: f, to, channel, size: msg.length, reason: `held ${wait} ms` })
+      this.#record({ t, event: 'throttle', from: f, to, channel, size: msg.length, reason: `held ${wait} ms` })
       void this.ctx.sleep(wait).then(() => {
-        this.#trace.push({ t: this.ctx.now(), event: 'deliver', from: f, to, channel, size: msg.length })
+        this.#record({ t: this.ctx.now(), event: 'deliver', from: f, to, channel, size: msg.length })
         reg.inbox.push([Uint8Array.from(from), msg])
       })
       return
     }
-    this.#trace.push({ t, event: 'deliver', from: f, to, channel, size: msg.length })
+    this.#record({ t, event: 'deliver', from: f, to, channel, size: msg.length })
     reg.inbox.push([Uint8Array.from(from), msg])
   }
 

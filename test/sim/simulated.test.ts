@@ -37,7 +37,9 @@ describe('simulated network: the reference scenarios', () => {
       await tx.send(Recipients.all(), new Uint8Array(3))
       expect((await rx.recv())[1].length).toBe(3)
       expect(net.trace().some((e) => e.event === 'drop' && e.reason === 'too_large')).toBe(true)
-      void ctx
+      const counted = (await ctx.registry.getSingleMetric('simulated_messages')!.get()).values
+      expect(counted.find((v) => v.labels.event === 'drop' && v.labels.reason === 'too_large')?.value).toBe(1)
+      expect(counted.find((v) => v.labels.event === 'deliver')?.value).toBe(1)
     })
   })
 
