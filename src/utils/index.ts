@@ -1,5 +1,5 @@
 /**
- * Utilities shared by the networks: rate-limit quotas and limiters, knowledge bit vectors.
+ * Utilities: rate-limit quotas and limiters, knowledge bit vectors, and the requester.
  *
  * ## Example
  * ```ts
@@ -9,3 +9,4 @@
 export { Quota } from './quota.js'
 export { RateLimiter } from './ratelimit.js'
 export { BitVec } from './bitvec.js'
+export { Requester, type Request, type RequesterConfig } from './requester/index.js'
