@@ -52,6 +52,11 @@ export class Oracle {
 }
 
 export interface NetworkHandle {
+  /**
+   * Resolves with the bound address once the listener is up; rejects (with `ERR_CLOSED` naming the
+   * address) if it cannot bind, e.g. the port is in use. The network keeps dialing either way.
+   */
+  readonly listening: Promise<string>
   /** Stop every task and close every connection; resolves when all have ended. */
   stop(): Promise<void>
 }
@@ -143,7 +148,10 @@ export class Network {
     const listening = this.ctx.listen(this.cfg.listen)
     this.#tasks.push(this.ctx.spawn('listener', (signal) => this.#listen(listening, signal)))
     this.#tasks.push(this.ctx.spawn('dialer', (signal) => this.#dial(signal)))
+    const bound = listening.then((l) => l.address)
+    bound.catch(() => undefined) // handled here; callers who await it still see the error
     return {
+      listening: bound,
       stop: async () => {
         for (const t of this.#tasks) t.abort(new Error('stopped'))
         for (const p of this.#peers.values()) p.conn.close()
