@@ -15,6 +15,7 @@
  * ```
  */
 
+/** The stable identifier of each failure; `P2pError.code` holds one. */
 export type ErrorCode =
   | 'ERR_INVALID_CONFIG'
   | 'ERR_INVALID_ARGUMENT'
@@ -34,9 +35,18 @@ export type ErrorCode =
 
 const BRAND = Symbol.for('quorumnet.error')
 
+/** Base class of every error quorumnet throws; branch on `code` (or `instanceof` a subclass). */
 export class P2pError extends Error {
+  /** @internal brand for isP2pError across package copies */
   readonly [BRAND] = true
+  /**
+   * Creates an error with the given code; subclasses pass their own code.
+   * @param code - The stable code of the failure.
+   * @param message - A human-readable description; it may change between releases.
+   * @param options - Standard `Error` options, such as `cause`.
+   */
   constructor(
+    /** The stable code of the failure; unlike `message`, it does not change between releases. */
     readonly code: ErrorCode,
     message: string,
     options?: ErrorOptions,
@@ -48,6 +58,10 @@ export class P2pError extends Error {
 
 /** `P2P_NATIVE=1` was set but the Rust addon could not be loaded. */
 export class NativeUnavailableError extends P2pError {
+  /**
+   * Creates the error with a message that names `npm run build:native`.
+   * @param options - Standard `Error` options; `cause` is the loader's error.
+   */
   constructor(options?: ErrorOptions) {
     super('ERR_NATIVE_UNAVAILABLE', 'P2P_NATIVE=1 but the native addon could not be loaded (run `npm run build:native`)', options)
   }
@@ -55,6 +69,10 @@ export class NativeUnavailableError extends P2pError {
 
 /** A caller passed a value outside what the API accepts (wrong key length, bad level, ...). */
 export class InvalidArgumentError extends P2pError {
+  /**
+   * Creates the error with code `ERR_INVALID_ARGUMENT`.
+   * @param message - What was wrong with the argument.
+   */
   constructor(message: string) {
     super('ERR_INVALID_ARGUMENT', message)
   }
@@ -62,7 +80,13 @@ export class InvalidArgumentError extends P2pError {
 
 /** A configuration field is outside its bounds. `field` names it. */
 export class InvalidConfigError extends P2pError {
+  /**
+   * Creates the error with code `ERR_INVALID_CONFIG`.
+   * @param field - The name of the offending configuration field.
+   * @param message - Why its value is refused; the error message is `field: message`.
+   */
   constructor(
+    /** The name of the configuration field whose value is out of bounds. */
     readonly field: string,
     message: string,
   ) {
@@ -72,8 +96,15 @@ export class InvalidConfigError extends P2pError {
 
 /** A frame (or message) is larger than the configured limit. */
 export class FrameTooLargeError extends P2pError {
+  /**
+   * Creates the error with code `ERR_FRAME_TOO_LARGE`.
+   * @param size - The frame's size in bytes.
+   * @param limit - The configured limit in bytes.
+   */
   constructor(
+    /** The frame's size in bytes. */
     readonly size: number,
+    /** The configured limit in bytes. */
     readonly limit: number,
   ) {
     super('ERR_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${limit}`)
@@ -82,6 +113,7 @@ export class FrameTooLargeError extends P2pError {
 
 /** A frame with a zero length prefix was received (the reference treats it as a closed stream). */
 export class FrameEmptyError extends P2pError {
+  /** Creates the error with code `ERR_FRAME_EMPTY`. */
   constructor() {
     super('ERR_FRAME_EMPTY', 'received a frame of length zero')
   }
@@ -89,13 +121,21 @@ export class FrameEmptyError extends P2pError {
 
 /** A frame failed authentication (wrong key, tampered, replayed or reordered). */
 export class DecryptFailedError extends P2pError {
-  constructor(readonly frameIndex: number) {
+  /**
+   * Creates the error with code `ERR_DECRYPT_FAILED`.
+   * @param frameIndex - The 0-based position of the failed frame among all frames received on the connection.
+   */
+  constructor(
+    /** The 0-based position of the failed frame among all frames received on the connection. */
+    readonly frameIndex: number,
+  ) {
     super('ERR_DECRYPT_FAILED', `frame ${frameIndex} of the chunk failed to decrypt`)
   }
 }
 
 /** The nonce counter is exhausted; the connection must be re-established. */
 export class NonceOverflowError extends P2pError {
+  /** Creates the error with code `ERR_NONCE_OVERFLOW`. */
   constructor() {
     super('ERR_NONCE_OVERFLOW', 'nonce counter exhausted')
   }
@@ -103,6 +143,10 @@ export class NonceOverflowError extends P2pError {
 
 /** Bytes that do not decode as the expected wire message. */
 export class DecodeError extends P2pError {
+  /**
+   * Creates the error with code `ERR_DECODE`.
+   * @param message - What could not be decoded, and why.
+   */
   constructor(message: string) {
     super('ERR_DECODE', message)
   }
@@ -110,6 +154,10 @@ export class DecodeError extends P2pError {
 
 /** zstd data that is not valid or expands beyond the output cap. */
 export class DecompressError extends P2pError {
+  /**
+   * Creates the error with code `ERR_DECOMPRESS`.
+   * @param message - Why decompression failed.
+   */
   constructor(message: string) {
     super('ERR_DECOMPRESS', message)
   }
@@ -117,6 +165,10 @@ export class DecompressError extends P2pError {
 
 /** zstd compression failed (for example, an invalid level). */
 export class CompressError extends P2pError {
+  /**
+   * Creates the error with code `ERR_COMPRESS`.
+   * @param message - Why compression failed.
+   */
   constructor(message: string) {
     super('ERR_COMPRESS', message)
   }
@@ -140,7 +192,14 @@ export type HandshakeReason =
 
 /** The peer's handshake was refused; `reason` is the reference's name for the check that failed. */
 export class HandshakeError extends P2pError {
+  /**
+   * Creates the error with code `ERR_AUTH_FAILED`.
+   * @param reason - The reference's name for the check that failed.
+   * @param detail - Optional extra detail, appended to the message.
+   * @param options - Standard `Error` options, such as `cause`.
+   */
   constructor(
+    /** The reference's name for the handshake check that failed. */
     readonly reason: HandshakeReason,
     detail?: string,
     options?: ErrorOptions,
@@ -151,7 +210,13 @@ export class HandshakeError extends P2pError {
 
 /** The handshake did not complete before its deadline. */
 export class HandshakeTimeoutError extends P2pError {
+  /**
+   * Creates the error with code `ERR_HANDSHAKE_TIMEOUT`.
+   * @param peer - The remote address of the connection whose handshake timed out.
+   * @param ms - The deadline that passed, in ms.
+   */
   constructor(
+    /** The remote address of the connection whose handshake timed out (`Connection.remote`). */
     readonly peer: string,
     ms: number,
   ) {
@@ -161,6 +226,11 @@ export class HandshakeTimeoutError extends P2pError {
 
 /** The connection is closed (by either side) or was reset. */
 export class ClosedError extends P2pError {
+  /**
+   * Creates the error with code `ERR_CLOSED`.
+   * @param message - Defaults to `connection closed`.
+   * @param options - Standard `Error` options, such as `cause`.
+   */
   constructor(message = 'connection closed', options?: ErrorOptions) {
     super('ERR_CLOSED', message, options)
   }
@@ -168,8 +238,15 @@ export class ClosedError extends P2pError {
 
 /** A message (after compression) is larger than the network's `maxMessageSize`; nothing was sent. */
 export class MessageTooLargeError extends P2pError {
+  /**
+   * Creates the error with code `ERR_MESSAGE_TOO_LARGE`.
+   * @param size - The message's size in bytes, after compression.
+   * @param limit - The network's `maxMessageSize` in bytes.
+   */
   constructor(
+    /** The message's size in bytes, after compression. */
     readonly size: number,
+    /** The network's `maxMessageSize` in bytes. */
     readonly limit: number,
   ) {
     super('ERR_MESSAGE_TOO_LARGE', `message of ${size} bytes exceeds maxMessageSize ${limit}`)
@@ -187,7 +264,13 @@ export type SimulationReason =
 
 /** A simulated network oracle call was refused; `reason` is the reference's error name. */
 export class SimulationError extends P2pError {
+  /**
+   * Creates the error with code `ERR_INVALID_ARGUMENT`.
+   * @param reason - The reference's name for the refusal.
+   * @param detail - What was refused; the message is `reason: detail`.
+   */
   constructor(
+    /** The reference's error name for the refused oracle call. */
     readonly reason: SimulationReason,
     detail: string,
   ) {
@@ -195,6 +278,10 @@ export class SimulationError extends P2pError {
   }
 }
 
+/**
+ * Whether `e` is a quorumnet error (from any loaded copy of the package) and, if `code` is given,
+ * whether it has that code. Never throws.
+ */
 export const isP2pError = (e: unknown, code?: ErrorCode): e is P2pError =>
   typeof e === 'object' &&
   e !== null &&

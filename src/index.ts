@@ -15,6 +15,7 @@
  */
 export * from './errors.js'
 export { backend } from './native/load.js'
+export type { Binding, CipherConstructor, OpenErrorCode, OpenResult, QuotaTable, RecvCipher, SendCipher } from './native/binding.js'
 export { Bls12381, Ed25519, unionUnique } from './crypto/index.js'
 export type { RandomBytes, Signer, Verifier, VerifyItem } from './crypto/index.js'
 export { BitVec, Quota, RateLimiter } from './utils/index.js'

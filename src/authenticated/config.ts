@@ -24,10 +24,13 @@ import { Quota } from '../utils/quota.js'
 
 /** A peer to dial at startup: its key and a configured address. */
 export interface Bootstrapper {
+  /** The peer's public key, of the signer's scheme. */
   publicKey: Uint8Array
+  /** The peer's `host:port` address (an IP literal and a port). */
   address: Address
 }
 
+/** Every setting of an authenticated network; build one with a `Config` preset and override fields as needed. */
 export interface Config {
   /** Our identity. */
   signer: Signer
@@ -77,7 +80,8 @@ export interface Config {
 /** Handshake frames share the M + 64 limit; a BLS handshake is about 230 bytes. */
 const MIN_MESSAGE_SIZE = 256
 
-type Args = [signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number]
+/** The arguments of every `Config` preset: the values that have no safe default. */
+export type PresetArgs = [signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number]
 
 const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrappers: Bootstrapper[], maxMessageSize: number) => ({
   signer,
@@ -94,9 +98,10 @@ const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrapp
   peerGossipMaxCount: 32,
 })
 
+/** The presets: each returns a complete `Config` for the given identity, namespace, listen address, bootstrappers and message size (bytes). */
 export const Config = {
   /** Production defaults (the reference's `recommended()`): slow gossip, private addresses refused. */
-  recommended: (...args: Args): Config => ({
+  recommended: (...args: PresetArgs): Config => ({
     ...base(...args),
     allowPrivateIps: false,
     allowedConnectionRatePerPeer: Quota.perMinute(1),
@@ -108,7 +113,7 @@ export const Config = {
     allowedPeersRate: Quota.perSecond(2),
   }),
   /** Fast discovery for local clusters and demos (the reference's `aggressive()`). */
-  aggressive: (...args: Args): Config => ({
+  aggressive: (...args: PresetArgs): Config => ({
     ...base(...args),
     allowPrivateIps: true,
     allowedConnectionRatePerPeer: Quota.perSecond(1),
@@ -120,7 +125,7 @@ export const Config = {
     allowedPeersRate: Quota.perSecond(5),
   }),
   /** Test timing (the reference's unpublished `test()`): everything within about a second. */
-  test: (...args: Args): Config => ({
+  test: (...args: PresetArgs): Config => ({
     ...base(...args),
     allowPrivateIps: true,
     allowedConnectionRatePerPeer: Quota.perSecond(1024),

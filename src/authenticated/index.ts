@@ -8,7 +8,8 @@
  * const { network, oracle } = Network.create(ctx, Config.recommended(signer, ns, listen, boot, 1 << 20))
  * ```
  */
-export { Config, verifyConfig, type Bootstrapper } from './config.js'
+export { Config, verifyConfig, type Bootstrapper, type PresetArgs } from './config.js'
+export type { Metrics } from './metrics.js'
 export { Network, Oracle, type NetworkHandle } from './network.js'
 export { Recipients, type Channel, type Receiver, type Sender } from './types.js'
 export { Quota } from '../utils/quota.js'

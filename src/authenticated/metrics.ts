@@ -11,19 +11,38 @@ import { backend } from '../native/load.js'
 export const BITVEC = '-1'
 export const PEERS = '-2'
 
+/**
+ * The Prometheus metrics of one authenticated network. `message` labels are channel ids, or -1 for
+ * bit vectors and -2 for Peers messages; `peer` labels are hex public keys.
+ */
 export class Metrics {
+  /** `messages_sent`: messages written to a connection, by peer and message type. */
   readonly messagesSent: Counter<'peer' | 'message'>
+  /** `messages_received`: messages received, by peer and message type. */
   readonly messagesReceived: Counter<'peer' | 'message'>
+  /** `messages_rate_limited`: received messages delayed by an inbound rate limit, by peer and message type. */
   readonly messagesRateLimited: Counter<'peer' | 'message'>
+  /** `messages_dropped`: messages dropped, by peer, message type and reason (e.g. `unknown_channel`, `decompression_failed`). */
   readonly messagesDropped: Counter<'peer' | 'message' | 'reason'>
+  /** `bytes_sent`: frame bytes written, by peer. */
   readonly bytesSent: Counter<'peer'>
+  /** `bytes_received`: message bytes received, by peer. */
   readonly bytesReceived: Counter<'peer'>
+  /** `connections`: reserved connections, including dials in progress. */
   readonly connections: Gauge
+  /** `tracked_peers`: keys in the address book. */
   readonly trackedPeers: Gauge
+  /** `dial_attempts`: outbound dials, by outcome (`connected` or `failed`). */
   readonly dialAttempts: Counter<'outcome'>
+  /** `peers_killed`: connections ended for a protocol violation, by reason. */
   readonly peersKilled: Counter<'reason'>
+  /** `handshakes_refused`: inbound handshakes refused, by reason. */
   readonly handshakesRefused: Counter<'reason'>
 
+  /**
+   * Registers the metrics on `registry`, reusing any metric of the same name already registered
+   * there, and sets the `p2p_backend_native` gauge (1 on the Rust addon, 0 on the fallback).
+   */
   constructor(registry: Registry) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] })

@@ -41,6 +41,7 @@ import type { Channel, Receiver, Recipients, Sender } from './types.js'
 
 /** Registers peer sets with the network's tracker. */
 export class Oracle {
+  /** @internal users get an `Oracle` from `Network.create` */
   constructor(private readonly tracker: Tracker, private readonly metrics: Metrics) {}
 
   /** Track peer set `index` (ignored unless above every tracked index); keys need not be sorted. */
@@ -51,6 +52,7 @@ export class Oracle {
   }
 }
 
+/** What `Network.start` returns: the listener's bind result and a way to stop the network. */
 export interface NetworkHandle {
   /**
    * Resolves with the bound address once the listener is up; rejects (with `ERR_CLOSED` naming the
@@ -64,6 +66,7 @@ export interface NetworkHandle {
 const PROTOBUF_OVERHEAD = 64
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
+/** An authenticated network of a fixed, known set of peers; create one with `Network.create`. */
 export class Network {
   readonly #channels = new Map<number, ChannelQueue>()
   readonly #peers = new Map<string, PeerConnection>()
@@ -74,8 +77,10 @@ export class Network {
 
   private constructor(
     private readonly ctx: Context,
+    /** The configuration the network was created with (verified). */
     readonly cfg: Config,
     private readonly tracker: Tracker,
+    /** The network's Prometheus metrics, registered on the context's registry. */
     readonly metrics: Metrics,
   ) {
     this.#stream = {
@@ -86,7 +91,19 @@ export class Network {
     }
   }
 
-  static create(ctx: Context, cfg: Config): { network: Network; oracle: Oracle } {
+  /**
+   * A network on `ctx` (not started) with its oracle; signs our peer record for `cfg.dialable`.
+   * Throws `InvalidConfigError` naming the first field of `cfg` out of bounds.
+   */
+  static create(
+    ctx: Context,
+    cfg: Config,
+  ): {
+    /** The network: register channels on it, then `start()` it. */
+    network: Network
+    /** The oracle that registers the peer sets the network may connect to. */
+    oracle: Oracle
+  } {
     verifyConfig(cfg)
     const ipNamespace = withSuffix(withSuffix(cfg.namespace, TRACKER_SUFFIX), IP_SUFFIX)
     const { host, port } = parseAddress(cfg.dialable)
@@ -142,6 +159,10 @@ export class Network {
     }
   }
 
+  /**
+   * Start listening at `cfg.listen` and dialing tracked peers; throws `InvalidArgumentError` if the
+   * network was already started.
+   */
   start(): NetworkHandle {
     if (this.#started) throw new InvalidArgumentError('network already started')
     this.#started = true

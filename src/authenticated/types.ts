@@ -10,19 +10,36 @@ import { ClosedError, DecompressError } from '../errors.js'
 /** A channel id (u32), carried in every Data message. */
 export type Channel = number
 
+/** Who a message is for; build one with `Recipients.all`, `Recipients.some` or `Recipients.one`. */
 export type Recipients =
-  | { kind: 'all' }
-  | { kind: 'some'; keys: Uint8Array[] }
-  | { kind: 'one'; key: Uint8Array }
+  | {
+      /** Every peer. */
+      kind: 'all'
+    }
+  | {
+      /** The listed peers. */
+      kind: 'some'
+      /** Public keys of the peers, in sending order. */
+      keys: Uint8Array[]
+    }
+  | {
+      /** A single peer. */
+      kind: 'one'
+      /** Public key of the peer. */
+      key: Uint8Array
+    }
 
+/** Constructors of `Recipients` values. */
 export const Recipients = {
   /** Every connected peer (never ourselves), in ascending key order. */
   all: (): Recipients => ({ kind: 'all' }),
   /** These peers, in this order, skipping unconnected ones; duplicates are sent twice. */
   some: (keys: Uint8Array[]): Recipients => ({ kind: 'some', keys }),
+  /** Only this peer; nothing is sent if it is not connected. */
   one: (key: Uint8Array): Recipients => ({ kind: 'one', key }),
 }
 
+/** The sending half of a registered channel. */
 export interface Sender {
   /**
    * Queue `message` for the recipients; resolves with the keys it was queued for (not proof of
@@ -48,6 +65,10 @@ export async function* receiveAll(recv: () => Promise<[Uint8Array, Uint8Array]>)
   }
 }
 
+/**
+ * The receiving half of a registered channel. Iterating it yields `[sender public key, message]` pairs,
+ * skips messages that fail to decompress and ends when the network (or peer) is closed.
+ */
 export interface Receiver extends AsyncIterable<[Uint8Array, Uint8Array]> {
   /**
    * The next message and its sender. Rejects with `DecompressError` for a message that fails to

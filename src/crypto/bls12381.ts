@@ -36,8 +36,11 @@ const verifier: Verifier = {
   verifyBatch: (items) => items.map((i) => verifier.verify(i.namespace, i.msg, i.publicKey, i.sig)),
 }
 
+/** A BLS12-381 (min-pk) identity: 48-byte public keys, 96-byte signatures; create one with `fromSeed`, `generate` or `fromPrivateKey`. */
 export class Bls12381 extends KeyPair {
+  /** The Bls12381 verifier, for code that holds only public keys. */
   static readonly scheme: Verifier = verifier
+  /** The Bls12381 verifier (the same object as the static `Bls12381.scheme`). */
   readonly scheme: Verifier = verifier
 
   private constructor(privateKey: Uint8Array) {
@@ -62,10 +65,12 @@ export class Bls12381 extends KeyPair {
     return new Bls12381(checkPrivateKey('bls12381', privateKey, PRIVATE_KEY_LENGTH))
   }
 
+  /** Whether `publicKey` is a well-formed Bls12381 public key (48 bytes, a valid point in the prime-order subgroup, not the identity). */
   static validate(publicKey: Uint8Array): boolean {
     return verifier.validate(publicKey)
   }
 
+  /** Whether `sig` is `publicKey`'s Bls12381 signature of `union_unique(namespace, msg)`; false (never throws) for wrong lengths. */
   static verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean {
     return verifier.verify(namespace, msg, publicKey, sig)
   }

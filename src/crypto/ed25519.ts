@@ -44,8 +44,11 @@ const verifier: Verifier = {
   },
 }
 
+/** An Ed25519 identity: 32-byte public keys, 64-byte signatures; create one with `fromSeed`, `generate` or `fromPrivateKey`. */
 export class Ed25519 extends KeyPair {
+  /** The Ed25519 verifier, for code that holds only public keys. */
   static readonly scheme: Verifier = verifier
+  /** The Ed25519 verifier (the same object as the static `Ed25519.scheme`). */
   readonly scheme: Verifier = verifier
 
   private constructor(privateKey: Uint8Array) {
@@ -67,10 +70,12 @@ export class Ed25519 extends KeyPair {
     return new Ed25519(checkPrivateKey('ed25519', privateKey, PRIVATE_KEY_LENGTH))
   }
 
+  /** Whether `publicKey` is a well-formed Ed25519 public key (32 bytes, a valid curve point). */
   static validate(publicKey: Uint8Array): boolean {
     return verifier.validate(publicKey)
   }
 
+  /** Whether `sig` is `publicKey`'s Ed25519 signature of `union_unique(namespace, msg)`; false (never throws) for wrong lengths. */
   static verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean {
     return verifier.verify(namespace, msg, publicKey, sig)
   }

@@ -21,8 +21,11 @@ import { InvalidArgumentError } from '../errors.js'
 
 /** Verification side of a scheme: everything that needs no private key. */
 export interface Verifier {
+  /** The scheme's name. */
   readonly name: 'ed25519' | 'bls12381'
+  /** Length of a public key in bytes (Ed25519: 32; BLS12-381: 48). */
   readonly publicKeyLength: number
+  /** Length of a signature in bytes (Ed25519: 64; BLS12-381: 96). */
   readonly signatureLength: number
   /** Whether `publicKey` is a well-formed key of this scheme (the reference's `validate`). */
   validate(publicKey: Uint8Array): boolean
@@ -32,19 +35,27 @@ export interface Verifier {
   verifyBatch(items: readonly VerifyItem[]): boolean[]
 }
 
+/** One signature to check with `Verifier.verifyBatch`: the arguments of one `Verifier.verify` call. */
 export interface VerifyItem {
+  /** The namespace the signature was made under. */
   namespace: Uint8Array
+  /** The signed message (without the namespace prefix). */
   msg: Uint8Array
+  /** The signer's public key. */
   publicKey: Uint8Array
+  /** The signature to check. */
   sig: Uint8Array
 }
 
 /** A peer identity that can sign. */
 export interface Signer {
+  /** The verifier of this signer's scheme. */
   readonly scheme: Verifier
+  /** This identity's public key (`scheme.publicKeyLength` bytes). */
   readonly publicKey: Uint8Array
   /** The private key bytes (Ed25519: the 32-byte RFC 8032 seed; BLS: the 32-byte scalar, big-endian). */
   privateKey(): Uint8Array
+  /** The signature of `union_unique(namespace, msg)` (`scheme.signatureLength` bytes). */
   sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array
 }
 
@@ -63,7 +74,9 @@ export function toSeed(seed: number | bigint): bigint {
  * derived once, signing through the scheme's primitive.
  */
 export abstract class KeyPair implements Signer {
+  /** The verifier of this signer's scheme. */
   abstract readonly scheme: Verifier
+  /** This identity's public key (`scheme.publicKeyLength` bytes), derived once from the private key. */
   readonly publicKey: Uint8Array
   readonly #privateKey: Uint8Array
 
@@ -76,10 +89,12 @@ export abstract class KeyPair implements Signer {
     this.publicKey = derivePublic(this.#privateKey)
   }
 
+  /** A copy of the private key bytes (Ed25519: the 32-byte RFC 8032 seed; BLS: the 32-byte scalar, big-endian). */
   privateKey(): Uint8Array {
     return Uint8Array.from(this.#privateKey)
   }
 
+  /** The signature of `union_unique(namespace, msg)` (`scheme.signatureLength` bytes). */
   sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
     return this.signWith(this.#privateKey, namespace, msg)
   }

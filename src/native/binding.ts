@@ -65,8 +65,10 @@ export interface RecvCipher {
   openFrames(chunk: Uint8Array): OpenResult
 }
 
+/** How a backend creates a `SendCipher` or `RecvCipher` for one connection direction. */
 export interface CipherConstructor<T> {
   /**
+   * A cipher for one direction of a connection, its nonce counter at zero unless `counter` is given.
    * @param key 32-byte ChaCha20-Poly1305 key (the raw X25519 shared secret).
    * @param isDialer the role of the connection's owner: a SendCipher stamps its own bit, a RecvCipher
    *   expects the opposite one.
@@ -95,7 +97,12 @@ export interface QuotaTable {
   size(): number
 }
 
+/**
+ * The primitives a backend (the Rust addon or the TypeScript fallback) provides; both give identical
+ * bytes. Remote-input failures come back as data; caller bugs throw.
+ */
 export interface Binding {
+  /** Which backend this is: `native` (the Rust addon) or `js` (the TypeScript fallback). */
   readonly name: 'native' | 'js'
 
   // --- Ed25519 (the reference's commonware-cryptography 0.0.14 scheme) ---
@@ -122,8 +129,11 @@ export interface Binding {
   blsFromSeed(seed: bigint): Uint8Array
   /** IETF BLS KeyGen (blst `keygen_v3`, no salt override, empty info) of >= 32 bytes of input keying material. */
   blsKeygen(ikm: Uint8Array): Uint8Array
+  /** The 48-byte compressed G1 public key of a 32-byte private scalar. */
   blsPublicKey(privateKey: Uint8Array): Uint8Array
+  /** The 96-byte compressed G2 signature of `union_unique(namespace, msg)`. */
   blsSign(privateKey: Uint8Array, namespace: Uint8Array, msg: Uint8Array): Uint8Array
+  /** Verify a signature made by `blsSign`; false (never throws) for malformed keys or signatures. */
   blsVerify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean
   /** Whether 48 bytes are a valid compressed G1 point, not infinity, in the subgroup. */
   blsValidate(publicKey: Uint8Array): boolean
@@ -138,7 +148,9 @@ export interface Binding {
   x25519SharedSecret(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array | null
 
   // --- ChaCha20-Poly1305 frames ---
+  /** Creates the sealing side of a connection direction. */
   SendCipher: CipherConstructor<SendCipher>
+  /** Creates the opening side of a connection direction. */
   RecvCipher: CipherConstructor<RecvCipher>
 
   // --- zstd ---
@@ -154,5 +166,9 @@ export interface Binding {
   bitvecHasExtraBits(bits: Uint8Array, n: number): boolean
 
   // --- GCRA ---
-  QuotaTable: new () => QuotaTable
+  /** Creates an empty GCRA rate-limit table. */
+  QuotaTable: {
+    /** An empty table: no class has a quota, no state is held. */
+    new (): QuotaTable
+  }
 }

@@ -25,6 +25,7 @@ import type { Registry } from 'prom-client'
 /** Where to listen or dial: an IP literal and a port ("127.0.0.1:3000", "[::1]:3000"). */
 export type Address = string
 
+/** The writing half of a connection. */
 export interface Sink {
   /** Write bytes in order. Rejects with `ERR_CLOSED` once the connection is closed. */
   send(bytes: Uint8Array): Promise<void>
@@ -32,6 +33,7 @@ export interface Sink {
   close(): void
 }
 
+/** The reading half of a connection. */
 export interface Stream {
   /**
    * The next chunk, or `null` once the peer closed (or the connection was reset). The chunk belongs
@@ -40,29 +42,40 @@ export interface Stream {
   recv(): Promise<Uint8Array | null>
 }
 
+/** A connected byte stream: a `Sink` to write, a `Stream` to read. */
 export interface Connection {
+  /** Where bytes are written. */
   readonly sink: Sink
+  /** Where received bytes are read, in chunks of any size. */
   readonly stream: Stream
   /** The remote address, as text. */
   readonly remote: Address
 }
 
+/** A bound address accepting incoming connections. */
 export interface Listener {
   /** The bound address (the port is filled in when 0 was asked for). */
   readonly address: Address
   /** The next incoming connection, or `null` once the listener is closed. */
   accept(): Promise<Connection | null>
+  /**
+   * Stop accepting: waiting and later `accept()` calls resolve with `null` once connections already
+   * queued are taken. Connections already established stay open. Idempotent.
+   */
   close(): void
 }
 
 /** A spawned task: its result, and a way to stop it. */
 export interface Handle<T> {
+  /** The label given to `spawn`. */
   readonly label: string
+  /** Settles with the task's result, or rejects with its error. */
   readonly done: Promise<T>
   /** Ask the task to stop: its `signal` fires; the task decides how to end. */
   abort(reason?: unknown): void
 }
 
+/** The clock, randomness, tasks, sockets and metrics registry a component uses. */
 export interface Context {
   /** Milliseconds since the Unix epoch (virtual in the deterministic runtime). */
   now(): number
@@ -74,6 +87,10 @@ export interface Context {
   randomInt(max: number): number
   /** Run `fn` as a labelled task; its signal fires on `abort()`. */
   spawn<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Handle<T>
+  /**
+   * Listen at `address`; rejects if it cannot bind (`ERR_CLOSED` in `NodeContext`, `ERR_INVALID_ARGUMENT`
+   * for an address already in use in the deterministic runtime).
+   */
   listen(address: Address): Promise<Listener>
   /** Connect; rejects with `ERR_CLOSED` if refused or unreachable. */
   dial(address: Address): Promise<Connection>
@@ -81,13 +98,19 @@ export interface Context {
   readonly registry: Registry
 }
 
-/** Split "host:port" or "[v6]:port". */
-export function parseAddress(address: Address): { host: string; port: number } {
+/** Split "host:port" or "[v6]:port"; throws `RangeError` if `address` has neither form. */
+export function parseAddress(address: Address): {
+  /** The host, without brackets. */
+  host: string
+  /** The port number. */
+  port: number
+} {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address)
   if (!m) throw new RangeError(`not an address: ${address}`)
   return { host: m[1]!, port: Number(m[2]) }
 }
 
+/** The `Address` of `host` and `port`: "host:port", or "[host]:port" when `host` contains a colon (IPv6). */
 export function formatAddress(host: string, port: number): Address {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }

@@ -11,4 +11,7 @@ export type { Address, Connection, Context, Handle, Listener, Sink, Stream } fro
 export { formatAddress, parseAddress } from './context.js'
 export { NodeContext, type NodeContextOptions } from './node.js'
 export { DeterministicRuntime, DeadlockError, type DeterministicOptions, type LinkOptions, type RunLimits } from './deterministic/index.js'
+export type { Auditor } from './deterministic/auditor.js'
+export type { MemoryNetwork } from './deterministic/network.js'
+export type { Scheduler } from './deterministic/scheduler.js'
 export { SeededRng } from './rng.js'

@@ -24,11 +24,13 @@ import { P2pError } from '../errors.js'
 import { formatAddress, parseAddress, type Address, type Connection, type Context, type Handle, type Listener } from './context.js'
 import { ChunkQueue } from './queue.js'
 
+/** Options of a `NodeContext`; every field is optional. */
 export interface NodeContextOptions {
   /** Disable Nagle's algorithm on every socket (default true: frames are already batched). */
   tcpNoDelay?: boolean
   /** Stop reading a socket while this many bytes wait unread (default 4 MiB). */
   readHighWaterBytes?: number
+  /** Where metrics are registered (default: a new `Registry`). */
   registry?: Registry
 }
 
@@ -73,11 +75,14 @@ function wrap(socket: Socket, highWater: number): Connection {
   }
 }
 
+/** The real runtime: wall-clock time, OS randomness, timers and TCP sockets. */
 export class NodeContext implements Context {
+  /** Where metrics are registered: `opts.registry`, or a new `Registry`. */
   readonly registry: Registry
   readonly #noDelay: boolean
   readonly #highWater: number
 
+  /** A context with the given socket options and registry. */
   constructor(opts: NodeContextOptions = {}) {
     this.registry = opts.registry ?? new Registry()
     this.#noDelay = opts.tcpNoDelay ?? true
@@ -118,6 +123,10 @@ export class NodeContext implements Context {
     return { label, done, abort: (reason?: unknown) => controller.abort(reason) }
   }
 
+  /**
+   * Listen on TCP at `address` (port 0 picks a free port). Throws `RangeError` for a malformed
+   * address; rejects with `ERR_CLOSED` if it cannot bind (e.g. the port is in use).
+   */
   listen(address: Address): Promise<Listener> {
     const { host, port } = parseAddress(address)
     const server = createServer({ noDelay: this.#noDelay, pauseOnConnect: false })

@@ -13,13 +13,16 @@
  */
 import { seededStream } from '../native/js/chacha12.js'
 
+/** A deterministic random byte stream: the keystream rand 0.8's `StdRng::seed_from_u64(seed)` produces. */
 export class SeededRng {
   readonly #next: (n: number) => Uint8Array
 
+  /** A stream keyed from the u64 `seed`. */
   constructor(seed: bigint) {
     this.#next = seededStream(seed)
   }
 
+  /** The next `n` bytes of the stream. */
   bytes(n: number): Uint8Array {
     return this.#next(n)
   }

@@ -17,6 +17,7 @@
  */
 import type { Context } from '../runtime/context.js'
 
+/** A peer's bandwidth limits, bytes per second; see `Oracle.setBandwidth`. */
 export interface Bandwidth {
   /** Bytes per second this peer can send, over all its transfers (undefined: unlimited). */
   egressBps?: number

@@ -35,8 +35,11 @@ import { RateLimiter } from '../utils/ratelimit.js'
 import { BandwidthModel, type Bandwidth } from './bandwidth.js'
 import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from '../authenticated/types.js'
 
+/** A one-way link between two simulated peers. */
 export interface Link {
+  /** Mean delay of a message, ms. */
   latencyMs: number
+  /** Standard deviation of the delay, ms: the delay is drawn from Normal(latencyMs, jitterMs), truncated to whole ms, never below 0. */
   jitterMs: number
   /** Probability in [0, 1] that a message is delivered. */
   successRate: number
@@ -46,13 +49,24 @@ export interface Link {
   ordered?: boolean
 }
 
+/** One entry of the simulated network's trace. */
 export interface TraceEvent {
+  /** Virtual time of the event, ms. */
   t: number
+  /** What happened to the message. */
   event: 'send' | 'deliver' | 'drop' | 'corrupt' | 'throttle'
+  /** The sender's public key, hex. */
   from: string
+  /** The recipient's public key, hex (absent on `send` events). */
   to?: string
+  /** The channel the message was sent on. */
   channel: number
+  /** The message's size, bytes. */
   size: number
+  /**
+   * Why a message was dropped (`lost`, `no_channel`, `too_large`, `blocked`, `partitioned`) or how long
+   * it was throttled (`held N ms`).
+   */
   reason?: string
 }
 
@@ -98,6 +112,7 @@ interface Registration {
   nextFree?: Map<string, number>
 }
 
+/** A simulated network in virtual time; create one with `SimulatedNetwork.create` and shape it through its `Oracle`. */
 export class SimulatedNetwork {
   /** key hex -> channel -> registration */
   readonly #peers = new Map<string, Map<number, Registration>>()
@@ -107,6 +122,7 @@ export class SimulatedNetwork {
   readonly #trace: TraceEvent[] = []
   readonly #bandwidth: BandwidthModel
   readonly #events: Counter<'event' | 'reason'>
+  /** The oracle of this network (the one `create` returns). */
   readonly oracle: Oracle
 
   private constructor(
@@ -130,8 +146,19 @@ export class SimulatedNetwork {
     this.#bandwidth.setLimit(hexOf(key), limit)
   }
 
-  /** Metrics go to `registry` (default: the context's). */
-  static create(ctx: Context, opts: { registry?: Registry } = {}): { network: SimulatedNetwork; oracle: Oracle } {
+  /** A network on `ctx`'s clock and randomness; the `simulated_messages` counter goes to `opts.registry` (default: the context's). */
+  static create(
+    ctx: Context,
+    opts: {
+      /** Where the `simulated_messages` counter is registered (default: `ctx.registry`). */
+      registry?: Registry
+    } = {},
+  ): {
+    /** The network: read its trace here. */
+    network: SimulatedNetwork
+    /** The oracle: register peers, add links, inject faults. */
+    oracle: Oracle
+  } {
     const network = new SimulatedNetwork(ctx, opts.registry ?? ctx.registry)
     return { network, oracle: network.oracle }
   }
@@ -305,6 +332,7 @@ export class SimulatedNetwork {
 
 /** Registers peers and shapes the simulated network. */
 export class Oracle {
+  /** An oracle for `net` (`SimulatedNetwork.create` already returns `net.oracle`). */
   constructor(private readonly net: SimulatedNetwork) {}
 
   /**
@@ -326,6 +354,7 @@ export class Oracle {
     this.net.setLink(a, b, link)
   }
 
+  /** Remove the one-way link `a -> b`; throws `SimulationError` (`LinkMissing`) if there is none. */
   removeLink(a: Uint8Array, b: Uint8Array): void {
     this.net.removeLink(a, b)
   }
@@ -335,6 +364,7 @@ export class Oracle {
     this.net.setPartition(groups)
   }
 
+  /** End the partition: every peer can reach every other again (pairs blocked with `block` stay blocked). */
   heal(): void {
     this.net.setPartition(undefined)
   }
@@ -349,6 +379,7 @@ export class Oracle {
     this.net.setBlocked(a, b, true)
   }
 
+  /** Allow delivery between `a` and `b` again, both ways. */
   unblock(a: Uint8Array, b: Uint8Array): void {
     this.net.setBlocked(a, b, false)
   }

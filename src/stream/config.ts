@@ -13,6 +13,7 @@ import { InvalidConfigError } from '../errors.js'
 import type { Signer } from '../crypto/scheme.js'
 import type { Binding } from '../native/binding.js'
 
+/** Settings of one encrypted connection; build one with `StreamConfig.recommended`. */
 export interface StreamConfig {
   /** Our identity; the peer must expect this key. */
   signer: Signer
@@ -38,6 +39,7 @@ export interface StreamConfig {
   backend?: Binding
 }
 
+/** The preset of `StreamConfig`. */
 export const StreamConfig = {
   /** The reference's defaults for the timing fields. */
   recommended: (signer: Signer, namespace: Uint8Array, maxMessageBytes: number): StreamConfig => ({
@@ -50,6 +52,7 @@ export const StreamConfig = {
   }),
 }
 
+/** Throws `InvalidConfigError` naming the first field out of bounds; returns the config. */
 export function verifyStreamConfig(c: StreamConfig): StreamConfig {
   const int = (field: keyof StreamConfig, v: number, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw new InvalidConfigError(field, `must be an integer in ${min}..${max}, got ${v}`)

@@ -95,6 +95,7 @@ export async function upgradeDialer(ctx: Context, cfg: StreamConfig, conn: Conne
 export interface IncomingConnection {
   /** Who is dialing (verified). */
   readonly peer: Uint8Array
+  /** The underlying connection, still unencrypted; pass the whole value to `upgradeListener`. */
   readonly connection: Connection
   /** @internal */
   readonly state: { cfg: StreamConfig; deadline: number; ephemeral: Uint8Array; reader: FrameReader }
@@ -148,10 +149,16 @@ export class EncryptedConnection {
   #error: P2pError | undefined
   #received = 0
 
+  /**
+   * An encrypted connection over `conn` with the 32-byte shared `key`; `buffered` holds bytes read past
+   * the handshake. Use `upgradeDialer` or `upgradeListener` rather than calling this directly.
+   */
   constructor(
     private readonly conn: Connection,
     key: Uint8Array,
+    /** Whether this side dialed the connection (it sets the role bit of the nonces). */
     readonly isDialer: boolean,
+    /** Largest message, bytes, in either direction. */
     readonly maxMessageBytes: number,
     /** The peer's verified public key. */
     readonly peer: Uint8Array,
@@ -163,6 +170,7 @@ export class EncryptedConnection {
     this.#pending = buffered
   }
 
+  /** The remote address of the underlying connection. */
   get remote(): string {
     return this.conn.remote
   }

@@ -13,9 +13,11 @@
 import { ClosedError, FrameEmptyError, FrameTooLargeError } from '../errors.js'
 import type { Stream } from '../runtime/context.js'
 
+/** Reads length-prefixed frames from a byte stream, keeping any bytes read past the last frame. */
 export class FrameReader {
   #buf: Uint8Array = new Uint8Array(0)
 
+  /** A reader of `stream`, which it alone must read from. */
   constructor(private readonly stream: Stream) {}
 
   async #fill(n: number): Promise<void> {

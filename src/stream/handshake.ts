@@ -19,11 +19,13 @@ import { decodeHandshake, encodeHandshake, handshakePayload } from '../codec/ind
 import { DecodeError, HandshakeError } from '../errors.js'
 import type { StreamConfig } from './config.js'
 
+/** What a handshake that passed every check tells about its sender. */
 export interface VerifiedHandshake {
   /** The signer's public key (who the peer is). */
   peer: Uint8Array
   /** The peer's X25519 ephemeral public key. */
   ephemeral: Uint8Array
+  /** When the peer made the handshake, ms since the Unix epoch. */
   timestamp: bigint
 }
 

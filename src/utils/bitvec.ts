@@ -20,10 +20,18 @@
  */
 import { binding } from '../native/load.js'
 
+/** A fixed-length bit vector over a sorted peer set, bit `i` standing for peer `i`. */
 export class BitVec {
+  /** The bits, ceil(length / 8) bytes, bit i at byte i >> 3, mask 1 << (i & 7). */
   readonly bytes: Uint8Array
 
+  /**
+   * A vector of `length` bits, all clear unless `bytes` is given.
+   * @param length - The number of bits (peers in the set).
+   * @param bytes - Initial bits, copied; bytes past ceil(length / 8) are ignored.
+   */
   constructor(
+    /** The number of bits (peers in the set). */
     readonly length: number,
     bytes?: Uint8Array,
   ) {
@@ -40,10 +48,12 @@ export class BitVec {
     return new BitVec(n, bits)
   }
 
+  /** Whether bit `i` is set; false for any `i` outside 0..length-1. */
   get(i: number): boolean {
     return i >= 0 && i < this.length && (this.bytes[i >> 3]! & (1 << (i & 7))) !== 0
   }
 
+  /** Set bit `i`; throws `RangeError` unless `i` is an integer in 0..length-1. */
   set(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`bit ${i} outside 0..${this.length - 1}`)
     this.bytes[i >> 3]! |= 1 << (i & 7)

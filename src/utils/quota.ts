@@ -17,6 +17,10 @@ import { InvalidArgumentError } from '../errors.js'
 
 const MAX_BURST = 0xffff_ffff
 
+/**
+ * An immutable GCRA quota: one cell replenished every `periodNs` ns, at most `burst` cells at once.
+ * Build one with `perSecond`, `perMinute`, `perHour` or `withPeriod`; they throw `InvalidArgumentError` for invalid counts or periods.
+ */
 export class Quota {
   private constructor(
     /** Nanoseconds to replenish one cell. */

@@ -21,6 +21,7 @@ import { binding } from '../native/load.js'
 import type { QuotaTable } from '../native/binding.js'
 import type { Quota } from './quota.js'
 
+/** GCRA rate-limit state for many (key, class) pairs, each class limited by its own `Quota`. */
 export class RateLimiter {
   readonly #table: QuotaTable = new binding.QuotaTable()
 

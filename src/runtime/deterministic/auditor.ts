@@ -12,20 +12,24 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 
+/** A running SHA-256 over every socket event of a deterministic run. */
 export class Auditor {
   readonly #hash: Hash = createHash('sha256')
   #events = 0
 
+  /** Fold one event into the digest: its kind, virtual time (ms), detail and bytes (if any). */
   record(kind: string, at: number, detail: string, bytes?: Uint8Array): void {
     this.#events++
     this.#hash.update(`${kind}|${at}|${detail}|${bytes?.length ?? -1}|`)
     if (bytes) this.#hash.update(bytes)
   }
 
+  /** Number of events recorded. */
   get events(): number {
     return this.#events
   }
 
+  /** The SHA-256 of every event so far, as hex; recording may continue. */
   digest(): string {
     return this.#hash.copy().digest('hex')
   }

@@ -27,7 +27,9 @@ import { DeadlockError, Scheduler } from './scheduler.js'
 export { DeadlockError } from './scheduler.js'
 export type { LinkOptions } from './network.js'
 
+/** Options of a `DeterministicRuntime`. */
 export interface DeterministicOptions {
+  /** The seed of every random draw: an integer in 0..2^64-1 (the constructor throws `RangeError` otherwise). */
   seed: number | bigint
   /** Virtual time at start, ms since the Unix epoch (default 1_733_600_000_000, a realistic date). */
   startMs?: number
@@ -35,6 +37,7 @@ export interface DeterministicOptions {
   defaultLink?: LinkOptions
 }
 
+/** Bounds on a `DeterministicRuntime.run`; when one is hit, `run` rejects with a `P2pError` of code `ERR_CLOSED`. */
 export interface RunLimits {
   /** Fail if virtual time would pass this many ms after the start. */
   maxTimeMs?: number
@@ -42,14 +45,24 @@ export interface RunLimits {
   maxSteps?: number
 }
 
+/**
+ * Virtual time, seeded randomness and in-memory sockets shared by every `Context` it hands out, so a
+ * run replays exactly from its seed.
+ */
 export class DeterministicRuntime {
+  /** The virtual clock and timer queue every context of this runtime uses. */
   readonly scheduler: Scheduler
+  /** The seeded random stream every context of this runtime draws from. */
   readonly rng: SeededRng
+  /** The digest of every socket event of the run. */
   readonly auditor = new Auditor()
+  /** The in-memory sockets: set links and inject faults here. */
   readonly network: MemoryNetwork
+  /** The metrics registry every context of this runtime shares. */
   readonly registry = new Registry()
   readonly #start: number
 
+  /** A runtime whose clock starts at `opts.startMs`; throws `RangeError` if `opts.seed` is not in 0..2^64-1. */
   constructor(opts: DeterministicOptions) {
     this.#start = opts.startMs ?? 1_733_600_000_000
     this.scheduler = new Scheduler(this.#start)

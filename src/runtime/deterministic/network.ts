@@ -24,8 +24,11 @@ import type { Auditor } from './auditor.js'
 import type { Scheduler } from './scheduler.js'
 import type { SeededRng } from '../rng.js'
 
+/** The behaviour of a one-way link between two hosts of the deterministic runtime. */
 export interface LinkOptions {
+  /** Delay of every write, ms. */
   latencyMs: number
+  /** Random extra delay, a whole number of ms from -jitterMs to +jitterMs drawn from the seed (default 0); the total delay is never below 0. */
   jitterMs?: number
   /**
    * Probability that a write is "lost" and retransmitted, as TCP would: it arrives `retransmitMs`
@@ -81,6 +84,7 @@ class MemListener implements Listener {
   }
 }
 
+/** The in-memory sockets of a `DeterministicRuntime`, with per-pair links and fault injection. */
 export class MemoryNetwork {
   readonly #listeners = new Map<Address, MemListener>()
   readonly #links = new Map<string, LinkOptions>()
@@ -91,6 +95,7 @@ export class MemoryNetwork {
   #nextPort = 40000
   #nextConn = 0
 
+  /** A network on `scheduler`'s clock, drawing jitter and loss from `rng`; `defaults` applies to host pairs without a `link`. */
   constructor(
     private readonly scheduler: Scheduler,
     private readonly rng: SeededRng,
@@ -103,6 +108,7 @@ export class MemoryNetwork {
     this.#links.set(`${from}>${to}`, opts)
   }
 
+  /** Refuse every later dial to `address` (or, with `on` false, accept them again). */
   refuse(address: Address, on = true): void {
     if (on) this.#refused.add(address)
     else this.#refused.delete(address)
@@ -113,6 +119,7 @@ export class MemoryNetwork {
     this.#stalled.add(hostOrAddress)
   }
 
+  /** Stop holding deliveries to or from `hostOrAddress` and release those held (still-stalled ones are held again). */
   unstall(hostOrAddress: string): void {
     this.#stalled.delete(hostOrAddress)
     for (const release of this.#held.splice(0)) release()
@@ -125,6 +132,7 @@ export class MemoryNetwork {
     }
   }
 
+  /** Listen at `address` (taken literally: port 0 is not special); throws `ERR_INVALID_ARGUMENT` if it is in use. */
   listen(address: Address): Listener {
     if (this.#listeners.has(address)) throw new P2pError('ERR_INVALID_ARGUMENT', `address in use: ${address}`)
     const l = new MemListener(address, () => this.#listeners.delete(address))
@@ -133,6 +141,10 @@ export class MemoryNetwork {
     return l
   }
 
+  /**
+   * Connect from host `from` to `address` after one link delay; rejects with `ERR_CLOSED` if nothing
+   * listens there or the address is refused.
+   */
   dial(from: string, address: Address): Promise<Connection> {
     const local = formatAddress(from, this.#nextPort++)
     const to = parseAddress(address).host

@@ -20,8 +20,15 @@ import { P2pError } from '../../errors.js'
 
 /** The root task can no longer finish: no timer is pending and no task can run. */
 export class DeadlockError extends P2pError {
+  /**
+   * Creates the error with code `ERR_CLOSED`.
+   * @param pending - Labels of the tasks still running, sorted.
+   * @param at - The virtual time of the deadlock, ms.
+   */
   constructor(
+    /** Labels of the tasks still running, sorted (each label once). */
     readonly pending: string[],
+    /** The virtual time of the deadlock, ms. */
     readonly at: number,
   ) {
     super('ERR_CLOSED', `deadlock at t=${at}ms: nothing scheduled; pending tasks: ${pending.join(', ') || '(none)'}`)
@@ -77,6 +84,7 @@ const before = (x: Timer, y: Timer): boolean => x.at < y.at || (x.at === y.at &&
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** The deterministic executor: a virtual clock and timers fired in (time, insertion) order. */
 export class Scheduler {
   #now: number
   #seq = 0
@@ -85,10 +93,12 @@ export class Scheduler {
   readonly #tasks = new Map<string, number>()
   #steps = 0
 
+  /** A scheduler whose clock starts at `startMs` (ms since the Unix epoch). */
   constructor(startMs: number) {
     this.#now = startMs
   }
 
+  /** The virtual time, ms since the Unix epoch. */
   now(): number {
     return this.#now
   }
@@ -107,10 +117,12 @@ export class Scheduler {
     }
   }
 
+  /** Count a task labelled `label` as running (reported by `DeadlockError`). */
   taskStarted(label: string): void {
     this.#tasks.set(label, (this.#tasks.get(label) ?? 0) + 1)
   }
 
+  /** Count one task labelled `label` as ended. */
   taskEnded(label: string): void {
     const n = (this.#tasks.get(label) ?? 1) - 1
     if (n <= 0) this.#tasks.delete(label)

@@ -24,6 +24,7 @@ import type { Context } from '../../runtime/context.js'
 import { RateLimiter } from '../ratelimit.js'
 import type { Quota } from '../quota.js'
 
+/** Settings of a `Requester`. */
 export interface RequesterConfig {
   /** Our own key (never asked). */
   me: Uint8Array
@@ -35,8 +36,11 @@ export interface RequesterConfig {
   timeoutMs: number
 }
 
+/** An issued request, as `handle` and `cancel` return it. */
 export interface Request {
+  /** The request's id, as `request` returned it. */
   id: number
+  /** The peer it was sent to. */
   participant: Uint8Array
   /** When it was issued (ctx.now()). */
   start: number
@@ -50,6 +54,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+/** Chooses which peer to ask next: rate-limited per peer, ranked by measured response time, with deadlines on outstanding requests. */
 export class Requester {
   readonly #me: string
   readonly #participants = new Map<string, { key: Uint8Array; priority: number; id: number }>()
@@ -59,6 +64,7 @@ export class Requester {
   #nextId = 0
   #nextKeyId = 1
 
+  /** A requester with no participants, on `ctx`'s clock and randomness. */
   constructor(
     private readonly ctx: Context,
     private readonly cfg: RequesterConfig,
@@ -88,7 +94,14 @@ export class Requester {
   }
 
   /** The next peer to ask (best first, or a random order if `shuffle`), or undefined if none may be. */
-  request(shuffle: boolean): { participant: Uint8Array; id: number } | undefined {
+  request(shuffle: boolean):
+    | {
+        /** The peer to send the request to. */
+        participant: Uint8Array
+        /** The request's id: pass it to `handle`, `cancel` or match it with `next`. */
+        id: number
+      }
+    | undefined {
     let order = [...this.#participants.entries()].sort(([, a], [, b]) => a.priority - b.priority || compareBytes(a.key, b.key))
     if (shuffle) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -139,7 +152,14 @@ export class Requester {
   }
 
   /** The earliest deadline among outstanding requests (ties: the smaller id). */
-  next(): { id: number; deadline: number } | undefined {
+  next():
+    | {
+        /** The id of the request. */
+        id: number
+        /** When it times out, ms on the context's clock. */
+        deadline: number
+      }
+    | undefined {
     let best: { id: number; deadline: number } | undefined
     for (const r of this.#requests.values()) {
       if (!best || r.deadline < best.deadline || (r.deadline === best.deadline && r.id < best.id)) best = { id: r.id, deadline: r.deadline }
