@@ -4,8 +4,9 @@
  * ## Design
  * Outbound, three bounded queues are drained in priority order (control: bit vectors and Peers
  * replies; then high-priority data; then normal data); everything queued at a flush goes out through
- * the encrypted connection as one batch (one seal call, one socket write). A full queue makes `enqueue`
- * wait, which slows the senders of this peer only.
+ * the encrypted connection as one batch (one seal call, one socket write). A full data queue drops the
+ * new message for this peer only (counted as `send_queue_full`): a peer that reads slowly or not at
+ * all costs at most `mailboxSize` queued messages and never holds up sends to the others.
  *
  * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
  * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
@@ -21,7 +22,7 @@
  * Fairness between channels of one peer beyond FIFO: a peer's receive loop delivers in arrival order.
  */
 import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
-import { DecodeError } from '../errors.js'
+import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
 import type { Context } from '../runtime/context.js'
 import type { EncryptedConnection } from '../stream/index.js'
 import { RateLimiter } from '../utils/ratelimit.js'
@@ -29,6 +30,13 @@ import type { ChannelQueue } from './channels.js'
 import type { Config } from './config.js'
 import { BITVEC, PEERS, type Metrics } from './metrics.js'
 import type { Tracker } from './tracker/tracker.js'
+
+/** Frame errors that end a connection as a protocol violation, with their `peers_killed` reason. */
+const FRAME_VIOLATIONS: Partial<Record<ErrorCode, string>> = {
+  ERR_DECRYPT_FAILED: 'decrypt_failed',
+  ERR_FRAME_TOO_LARGE: 'frame_too_large',
+  ERR_FRAME_EMPTY: 'frame_empty',
+}
 
 const BITVEC_CLASS = 0
 const PEERS_CLASS = 1
@@ -40,7 +48,6 @@ export class PeerConnection {
   readonly #control: Queued[] = []
   readonly #high: Queued[] = []
   readonly #low: Queued[] = []
-  readonly #space: (() => void)[] = []
   #wake: (() => void) | undefined
   #ended = false
   readonly #controlLimits = new RateLimiter()
@@ -65,23 +72,41 @@ export class PeerConnection {
     return this.conn.peer
   }
 
-  /** Runs until the connection ends; resolves with why. */
+  /**
+   * Runs until the connection ends; resolves with why. A frame that is too large, empty or fails to
+   * decrypt is a protocol violation and is counted in `peers_killed` by its reason.
+   */
   async run(): Promise<unknown> {
     const tasks = [this.#gossip(), this.#write(), this.#read()]
     const why = await Promise.race(tasks.map((t) => t.then(() => undefined, (e: unknown) => e)))
+    const violation = isP2pError(why) ? FRAME_VIOLATIONS[why.code] : undefined
+    if (violation && !this.#ended) this.kill(violation)
     this.#end()
     await Promise.allSettled(tasks)
     return why
   }
 
-  /** Queue a data message (waits while the queue is full); false once the connection has ended. */
-  async enqueue(channel: number, payload: Uint8Array, priority: boolean): Promise<boolean> {
-    const q = priority ? this.#high : this.#low
-    while (q.length >= this.cfg.mailboxSize && !this.#ended) await new Promise<void>((r) => this.#space.push(r))
+  /**
+   * Queue a data message. Returns false, without waiting, when the connection has ended or this peer's
+   * queue is full (`mailboxSize` messages not yet written: the peer reads slower than we send, or not at
+   * all); the message is then dropped for this peer only and counted as `send_queue_full`.
+   */
+  enqueue(channel: number, payload: Uint8Array, priority: boolean): boolean {
     if (this.#ended) return false
-    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: String(channel) })
+    const q = priority ? this.#high : this.#low
+    const label = String(channel)
+    if (q.length >= this.cfg.mailboxSize) {
+      this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'send_queue_full' })
+      return false
+    }
+    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: label })
     this.#kick()
     return true
+  }
+
+  /** Messages waiting to be written to this peer (data and control). */
+  get queued(): number {
+    return this.#control.length + this.#high.length + this.#low.length
   }
 
   #control_(m: Message, label: string): void {
@@ -116,7 +141,6 @@ export class PeerConnection {
         continue
       }
       const batch = [...this.#control.splice(0), ...this.#high.splice(0), ...this.#low.splice(0)]
-      for (const w of this.#space.splice(0)) w()
       const sends = batch.map((q) => {
         this.metrics.messagesSent.inc({ peer: this.hex, message: q.message })
         this.metrics.bytesSent.inc({ peer: this.hex }, q.bytes.length)
@@ -188,6 +212,5 @@ export class PeerConnection {
     this.#abort.abort(new Error('peer ended'))
     this.conn.close()
     this.#kick()
-    for (const w of this.#space.splice(0)) w()
   }
 }

@@ -70,9 +70,12 @@ export class DeterministicRuntime {
     this.network = new MemoryNetwork(this.scheduler, this.rng, this.auditor, opts.defaultLink ?? { latencyMs: 1 })
   }
 
-  /** A context for the node at `host` (its dials come from that host). */
-  context(host = '127.0.0.1'): Context {
-    return new DeterministicContext(this, host)
+  /**
+   * A context for the node at `host` (its dials come from that host). Its metrics go to `registry`:
+   * the runtime's shared one by default, or the node's own, so that one node's counters can be read apart.
+   */
+  context(host = '127.0.0.1', registry: Registry = this.registry): Context {
+    return new DeterministicContext(this, host, registry)
   }
 
   /** Run `fn` on a context for `host` until it settles (or deadlocks, or a limit is hit). */
@@ -92,8 +95,9 @@ class DeterministicContext implements Context {
   constructor(
     private readonly rt: DeterministicRuntime,
     private readonly host: string,
+    registry: Registry,
   ) {
-    this.registry = rt.registry
+    this.registry = registry
   }
 
   now(): number {
