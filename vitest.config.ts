@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // Memory-bound tests (test/adversary) force a collection before measuring the heap.
+    execArgv: ['--expose-gc'],
   },
 })

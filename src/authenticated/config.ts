@@ -51,6 +51,12 @@ export interface Config {
   allowPrivateIps: boolean
   /** Capacity of each actor mailbox and each per-peer queue. Local. */
   mailboxSize: number
+  /**
+   * How long a write to a peer may be stuck (the peer does not read) before a full queue for that peer
+   * stops slowing senders down and drops instead (`messages_dropped{reason="peer_stalled"}`), ms. Local.
+   * Not in the reference, whose router waits on a full peer forever.
+   */
+  maxWriteStallMs: number
   /** How far ahead a peer's clock may be (handshakes and records), ms. Should match. */
   synchronyBoundMs: number
   /** How old a handshake may be, ms. Should match. */
@@ -91,6 +97,7 @@ const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrapp
   bootstrappers,
   maxMessageSize,
   mailboxSize: 1_000,
+  maxWriteStallMs: 2_000,
   synchronyBoundMs: 5_000,
   maxHandshakeAgeMs: 10_000,
   handshakeTimeoutMs: 5_000,
@@ -163,6 +170,7 @@ export function verifyConfig(c: Config): Config {
   })
   int('maxMessageSize', c.maxMessageSize, MIN_MESSAGE_SIZE, 0xffff_ffff - 64 - 16)
   int('mailboxSize', c.mailboxSize, 1)
+  int('maxWriteStallMs', c.maxWriteStallMs, 0)
   int('synchronyBoundMs', c.synchronyBoundMs, 0)
   int('maxHandshakeAgeMs', c.maxHandshakeAgeMs, 0)
   int('handshakeTimeoutMs', c.handshakeTimeoutMs, 1)

@@ -190,7 +190,8 @@ export class Network {
       const keys = recipients.kind === 'one' ? [recipients.key] : recipients.keys
       targets = keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
     }
-    return targets.filter((p) => p.enqueue(channel, payload, priority)).map((p) => p.peer)
+    const queued = await Promise.all(targets.map((p) => p.enqueue(channel, payload, priority)))
+    return targets.filter((_, i) => queued[i]).map((p) => p.peer)
   }
 
   /** Run a connection until it ends, then release its reservation. */

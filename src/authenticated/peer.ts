@@ -4,9 +4,10 @@
  * ## Design
  * Outbound, three bounded queues are drained in priority order (control: bit vectors and Peers
  * replies; then high-priority data; then normal data); everything queued at a flush goes out through
- * the encrypted connection as one batch (one seal call, one socket write). A full data queue drops the
- * new message for this peer only (counted as `send_queue_full`): a peer that reads slowly or not at
- * all costs at most `mailboxSize` queued messages and never holds up sends to the others.
+ * the encrypted connection as one batch (one seal call, one socket write). A full data queue makes
+ * `enqueue` wait, which slows senders to the pace the peer reads; but a peer whose socket has not
+ * accepted a write for `maxWriteStallMs` (it stopped reading) holds nobody up: its messages are dropped
+ * (counted as `peer_stalled`) until it reads again, so it costs at most `mailboxSize` queued messages.
  *
  * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
  * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
@@ -50,6 +51,9 @@ export class PeerConnection {
   readonly #low: Queued[] = []
   #wake: (() => void) | undefined
   #ended = false
+  readonly #space: (() => void)[] = []
+  /** When the write in progress began (undefined when no write is in progress). */
+  #writingSince: number | undefined
   readonly #controlLimits = new RateLimiter()
   readonly #channelLimits = new RateLimiter()
   readonly #abort = new AbortController()
@@ -87,18 +91,27 @@ export class PeerConnection {
   }
 
   /**
-   * Queue a data message. Returns false, without waiting, when the connection has ended or this peer's
-   * queue is full (`mailboxSize` messages not yet written: the peer reads slower than we send, or not at
-   * all); the message is then dropped for this peer only and counted as `send_queue_full`.
+   * Queue a data message; resolves false if it was not queued. While this peer's queue is full
+   * (`mailboxSize` unwritten messages) the call waits for space, which slows a sender down to what the
+   * peer reads. Once a write to the peer has been stuck for `maxWriteStallMs` (it does not read at
+   * all), it no longer holds anyone up: the message is dropped for this peer only and counted as
+   * `peer_stalled`. False also once the connection has ended.
    */
-  enqueue(channel: number, payload: Uint8Array, priority: boolean): boolean {
-    if (this.#ended) return false
+  async enqueue(channel: number, payload: Uint8Array, priority: boolean): Promise<boolean> {
     const q = priority ? this.#high : this.#low
     const label = String(channel)
-    if (q.length >= this.cfg.mailboxSize) {
-      this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'send_queue_full' })
-      return false
+    while (q.length >= this.cfg.mailboxSize && !this.#ended) {
+      const stuckFor = this.#writingSince === undefined ? 0 : this.ctx.now() - this.#writingSince
+      if (stuckFor >= this.cfg.maxWriteStallMs) {
+        this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'peer_stalled' })
+        return false
+      }
+      const wake = new AbortController()
+      const space = new Promise<void>((r) => this.#space.push(r)).then(() => wake.abort())
+      await Promise.race([space, this.ctx.sleep(this.cfg.maxWriteStallMs - stuckFor, wake.signal).catch(() => undefined)])
+      wake.abort()
     }
+    if (this.#ended) return false
     q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: label })
     this.#kick()
     return true
@@ -141,12 +154,15 @@ export class PeerConnection {
         continue
       }
       const batch = [...this.#control.splice(0), ...this.#high.splice(0), ...this.#low.splice(0)]
+      for (const w of this.#space.splice(0)) w()
       const sends = batch.map((q) => {
         this.metrics.messagesSent.inc({ peer: this.hex, message: q.message })
         this.metrics.bytesSent.inc({ peer: this.hex }, q.bytes.length)
         return this.conn.send(q.bytes)
       })
+      this.#writingSince = this.ctx.now()
       await Promise.all(sends)
+      this.#writingSince = undefined
     }
   }
 
@@ -212,5 +228,6 @@ export class PeerConnection {
     this.#abort.abort(new Error('peer ended'))
     this.conn.close()
     this.#kick()
+    for (const w of this.#space.splice(0)) w()
   }
 }

@@ -27,10 +27,11 @@ export const insider = Ed25519.fromSeed(3)
 export const outsider = Ed25519.fromSeed(99)
 export const PEER_SET = [alice.publicKey, bob.publicKey, insider.publicKey]
 
-/** Channels of the honest nodes: 0 plain, 1 zstd, 2 tightly rate-limited (the flood target). */
+/** Channels of the honest nodes: 0 plain, 1 zstd (both carry the steady stream), 2 tightly rate-limited (the flood target), 3 bulk. */
 export const PLAIN = 0
 export const PACKED = 1
 export const LIMITED = 2
+export const BULK = 3
 export const LIMITED_QUOTA = Quota.perSecond(10)
 
 export interface HonestNode {
@@ -50,6 +51,7 @@ export function startHonest(ctx: Context, signer: Signer, address: string, boots
     [PLAIN, network.register(PLAIN, Quota.perSecond(1000), 1024)],
     [PACKED, network.register(PACKED, Quota.perSecond(1000), 1024, 3)],
     [LIMITED, network.register(LIMITED, LIMITED_QUOTA, 1024)],
+    [BULK, network.register(BULK, Quota.perSecond(1_000_000), 4096)],
   ])
   const handle = network.start()
   return { ctx, signer, address, network, channels, stop: () => handle.stop() }
