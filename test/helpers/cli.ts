@@ -24,8 +24,10 @@ export interface Cli {
   exited: Promise<number | null>
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): Cli {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 })
+/** Start `quorumnet <args>`; `prefix` runs it through another command (e.g. `ip netns exec ns`). */
+export function startCli(args: string[], env: Record<string, string> = {}, prefix: string[] = []): Cli {
+  const [cmd, ...cmdArgs] = [...prefix, process.execPath, BIN, ...args] as [string, ...string[]]
+  const proc = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 })
   const waiters: { predicate: (c: Cli) => boolean; resolve: () => void }[] = []
   const cli: Cli = {
     proc,
