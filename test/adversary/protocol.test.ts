@@ -193,6 +193,16 @@ describe('after authentication: a Byzantine peer costs only its own connection',
       expect(s.a.network.connected().map(hex)).toContain(INSIDER)
     }))
 
+  it('a bit-vector flood is throttled by the gossip quota; the connection stays (seed=217)', () =>
+    underAttack(217, async (s) => {
+      await Promise.all(Array.from({ length: 30 }, () => s.link.send({ type: 'bitVec', index: 0n, bits: Uint8Array.of(0b111) })))
+      // Config.test allows 5 bit vectors per second: the other 25 wait their turn, none is dropped.
+      await s.ctx.sleep(6_000)
+      expect(await metric(s.a.ctx, 'messages_rate_limited', { peer: INSIDER, message: '-1' })).toBeGreaterThan(0)
+      expect(await metric(s.a.ctx, 'messages_received', { peer: INSIDER, message: '-1' })).toBeGreaterThanOrEqual(30)
+      await stillConnected(s)
+    }))
+
   it('messages on an unregistered channel are counted and dropped; the connection stays (seed=215)', () =>
     underAttack(215, async (s) => {
       for (let i = 0; i < 5; i++) await s.link.send({ type: 'data', channel: 99, message: Uint8Array.of(i) })
