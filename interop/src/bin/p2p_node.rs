@@ -2,11 +2,20 @@
 //!
 //! Flags: `--seed N` (key: Ed25519::from_seed), `--namespace S`, `--listen ip:port`,
 //! `--bootstrapper SEED@ip:port` (repeatable), `--peer-set INDEX:SEED,SEED,...` (repeatable),
-//! `--max-message-size N`, `--channel ID:RATE_PER_S:BACKLOG:LEVEL|none` (repeatable). Timing is the
+//! `--max-message-size N`, `--channel ID:RATE_PER_S:BACKLOG:LEVEL|none` (repeatable), `--tcp-nodelay
+//! true|false` (the runtime's `tcp_nodelay`; unset leaves Nagle's algorithm on). Timing is the
 //! reference's test() column (gossip and dial every second, generous rates), private IPs allowed.
 //! Stdout events: `ready`, `recv {channel, from, data_hex}`, `sent {req, recipients}`, `send_error`.
 //! Stdin commands: `send {req, channel, to: "all" | [pkhex], priority, data_hex, until?}`,
 //! `wait_metric {req, prefix, min}` (reports `metric {line, value}`), `exit`; EOF exits.
+//!
+//! Benchmark mode (bench/e2e), for a channel given with `--bench ID:sink|echo|ping`: its messages are not
+//! printed; `sink` counts them, `echo` sends each back to its sender, `ping` times each reply and sends
+//! the next request. Commands: `bench_flood {req, channel, to, size, until}` (send `size`-byte messages
+//! back to back until `bench_stop`, once one reached `until` peers; reports `bench_started`),
+//! `bench_ping {req, channel, to, size, until}` (the first request; reports `bench_started`),
+//! `bench_mark {req}` (reports `bench_mark {t_ms, count, bytes, latencies_us}`: counts since the start,
+//! round trips since the previous mark), `bench_stop {req}` (reports `bench_stopped`).
 
 use bytes::Bytes;
 use commonware_cryptography::{Ed25519, Scheme};
@@ -21,8 +30,9 @@ use quorumnet_interop::events::{event, fail};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 
 fn per_second(n: u32) -> Quota {
@@ -36,6 +46,32 @@ struct ChannelArg {
     level: Option<u8>,
 }
 
+/// What a `--bench` channel does with its messages.
+#[derive(Clone, Copy, PartialEq)]
+enum BenchMode {
+    Sink,
+    Echo,
+    Ping,
+}
+
+/// Counters of the benchmark mode, shared by the receivers and the command loop.
+struct Bench {
+    start: Instant,
+    count: AtomicU64,
+    bytes: AtomicU64,
+    stop: AtomicBool,
+    /// Round trips (us) since the last mark, and when the outstanding request left.
+    latencies: Mutex<Vec<f64>>,
+    sent_at: Mutex<Instant>,
+}
+
+fn recipients_of(to: &serde_json::Value) -> Recipients {
+    match to {
+        serde_json::Value::Array(keys) => Recipients::Some(keys.iter().filter_map(|k| hex::decode(k.as_str()?).ok()).map(Bytes::from).collect()),
+        _ => Recipients::All,
+    }
+}
+
 fn main() {
     let mut seed = 0u64;
     let mut namespace = b"interop".to_vec();
@@ -44,6 +80,8 @@ fn main() {
     let mut sets: Vec<(u64, Vec<u64>)> = Vec::new();
     let mut max_message_size = 1usize << 20;
     let mut channels = Vec::new();
+    let mut bench_modes: HashMap<u32, BenchMode> = HashMap::new();
+    let mut tcp_nodelay = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
@@ -73,6 +111,17 @@ fn main() {
                     level: if p[3] == "none" { None } else { Some(num(p[3]) as u8) },
                 });
             }
+            "--tcp-nodelay" => tcp_nodelay = Some(v.parse::<bool>().unwrap_or_else(|_| fail("--tcp-nodelay true|false"))),
+            "--bench" => {
+                let (id, mode) = v.split_once(':').unwrap_or_else(|| fail("--bench ID:sink|echo|ping"));
+                let mode = match mode {
+                    "sink" => BenchMode::Sink,
+                    "echo" => BenchMode::Echo,
+                    "ping" => BenchMode::Ping,
+                    _ => fail("--bench ID:sink|echo|ping"),
+                };
+                bench_modes.insert(num(id) as u32, mode);
+            }
             _ => fail(&format!("unknown flag {flag}")),
         }
     }
@@ -90,7 +139,7 @@ fn main() {
         std::process::exit(0);
     });
 
-    let (runner, context) = Executor::default();
+    let (runner, context) = Executor::init(commonware_runtime::tokio::Config { tcp_nodelay, ..Default::default() });
     runner.start(async move {
         let signer = Ed25519::from_seed(seed);
         let registry = Arc::new(Mutex::new(Registry::default()));
@@ -107,8 +156,44 @@ fn main() {
             oracle.register(*index, seeds.iter().map(|s| Ed25519::from_seed(*s).public_key()).collect()).await;
         }
         let mut senders = HashMap::new();
+        let bench = Arc::new(Bench {
+            start: Instant::now(),
+            count: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            latencies: Mutex::new(Vec::new()),
+            sent_at: Mutex::new(Instant::now()),
+        });
         for c in &channels {
             let (sender, mut receiver) = network.register(c.id, per_second(c.rate), c.backlog, c.level);
+            if let Some(&mode) = bench_modes.get(&c.id) {
+                let mut reply = sender.clone();
+                let bench = bench.clone();
+                context.spawn("bench_receiver", async move {
+                    while let Ok((from, msg)) = receiver.recv().await {
+                        bench.count.fetch_add(1, Ordering::Relaxed);
+                        bench.bytes.fetch_add(msg.len() as u64, Ordering::Relaxed);
+                        match mode {
+                            BenchMode::Sink => {}
+                            BenchMode::Echo => {
+                                reply.send(Recipients::One(from), msg, false).await.ok();
+                            }
+                            BenchMode::Ping => {
+                                let now = Instant::now();
+                                let rtt = now.duration_since(*bench.sent_at.lock().unwrap());
+                                bench.latencies.lock().unwrap().push(rtt.as_secs_f64() * 1e6);
+                                if bench.stop.load(Ordering::Relaxed) {
+                                    continue;
+                                }
+                                *bench.sent_at.lock().unwrap() = now;
+                                reply.send(Recipients::One(from), msg, false).await.ok();
+                            }
+                        }
+                    }
+                });
+                senders.insert(c.id, sender);
+                continue;
+            }
             senders.insert(c.id, sender);
             let id = c.id;
             context.spawn("receiver", async move {
@@ -142,6 +227,58 @@ fn main() {
                     commonware_runtime::Clock::sleep(&context, Duration::from_millis(100)).await;
                 }
                 event(serde_json::json!({ "event": "metric", "req": cmd["req"].clone(), "line": found.0, "value": found.1 }));
+                continue;
+            }
+            if let Some(bench_cmd) = cmd["cmd"].as_str().and_then(|c| c.strip_prefix("bench_")) {
+                let req = cmd["req"].clone();
+                match bench_cmd {
+                    "mark" => {
+                        let latencies = std::mem::take(&mut *bench.latencies.lock().unwrap());
+                        event(serde_json::json!({
+                            "event": "bench_mark", "req": req,
+                            "t_ms": bench.start.elapsed().as_secs_f64() * 1e3,
+                            "count": bench.count.load(Ordering::Relaxed),
+                            "bytes": bench.bytes.load(Ordering::Relaxed),
+                            "latencies_us": latencies,
+                        }));
+                    }
+                    "stop" => {
+                        bench.stop.store(true, Ordering::Relaxed);
+                        event(serde_json::json!({ "event": "bench_stopped", "req": req }));
+                    }
+                    "flood" | "ping" => {
+                        let channel = cmd["channel"].as_u64().unwrap_or(0) as u32;
+                        let Some(sender) = senders.get(&channel) else {
+                            event(serde_json::json!({ "event": "send_error", "req": req, "error": "unknown channel" }));
+                            continue;
+                        };
+                        let mut sender = sender.clone();
+                        let recipients = recipients_of(&cmd["to"]);
+                        let msg = Bytes::from(vec![7u8; cmd["size"].as_u64().unwrap_or(0) as usize]);
+                        let until = cmd["until"].as_u64().unwrap_or(1) as usize;
+                        let flood = bench_cmd == "flood";
+                        let bench = bench.clone();
+                        let ctx = context.clone();
+                        context.spawn("bench_sender", async move {
+                            // Wait (resending every 100 ms, at most 60 s) until one message reached `until` peers.
+                            for _ in 0..600 {
+                                *bench.sent_at.lock().unwrap() = Instant::now();
+                                match sender.send(recipients.clone(), msg.clone(), false).await {
+                                    Ok(sent) if sent.len() >= until => break,
+                                    Ok(_) => commonware_runtime::Clock::sleep(&ctx, Duration::from_millis(100)).await,
+                                    Err(e) => fail(&format!("bench send: {e:?}")),
+                                }
+                            }
+                            event(serde_json::json!({ "event": "bench_started", "req": req }));
+                            while flood && !bench.stop.load(Ordering::Relaxed) {
+                                if let Err(e) = sender.send(recipients.clone(), msg.clone(), false).await {
+                                    fail(&format!("bench send: {e:?}"));
+                                }
+                            }
+                        });
+                    }
+                    _ => event(serde_json::json!({ "event": "send_error", "req": req, "error": "unknown bench command" })),
+                }
                 continue;
             }
             if cmd["cmd"] != "send" {

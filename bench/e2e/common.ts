@@ -1,0 +1,96 @@
+/**
+ * Shared definitions of the end-to-end benchmark (bench/e2e): scenarios, candidates, the messages
+ * between the harness and its child processes, and small statistics helpers.
+ *
+ * Every figure is computed by the side that observes it (the receiver counts deliveries, the client
+ * times round trips and connections) on its own clock, over consecutive windows that the harness marks.
+ */
+import { createServer } from 'node:net'
+
+/** Scenarios over real loopback sockets. */
+export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'conns' | 'fanout'
+export type Scenario = SocketScenario | 'discovery'
+
+/** Candidates run by the worker (the Rust reference node is driven by the harness itself). */
+export type WorkerImpl = 'raw-tcp' | 'quorumnet' | 'libp2p' | 'secret-stream'
+/** Candidate names in the results: quorumnet is split by backend. */
+export type Candidate = 'raw-tcp' | 'quorumnet-native' | 'quorumnet-fallback' | 'libp2p' | 'secret-stream' | 'rust-commonware'
+export const CANDIDATES: Candidate[] = ['quorumnet-native', 'quorumnet-fallback', 'raw-tcp', 'libp2p', 'secret-stream', 'rust-commonware']
+
+export interface ScenarioSpec {
+  name: SocketScenario
+  title: string
+  /** Message size, bytes. */
+  size: number
+  unit: string
+  /** Whether a bigger figure is better (false for latency). */
+  higherIsBetter: boolean
+  /** Which side counts: the listening side (receiver) or the dialing side (client). */
+  counter: 'server' | 'client'
+}
+
+export const SCENARIOS: Record<SocketScenario, ScenarioSpec> = {
+  throughput: { name: 'throughput', title: '1 MiB messages, one direction', size: 1 << 20, unit: 'MB/s', higherIsBetter: true, counter: 'server' },
+  rate: { name: 'rate', title: '100 B messages, one direction (counted by the receiver)', size: 100, unit: 'msgs/s', higherIsBetter: true, counter: 'server' },
+  rtt: { name: 'rtt', title: '100 B request/response round trip', size: 100, unit: 'us', higherIsBetter: false, counter: 'client' },
+  conns: { name: 'conns', title: 'authenticated connections (dial, full handshake, close)', size: 0, unit: 'conns/s', higherIsBetter: true, counter: 'client' },
+  fanout: { name: 'fanout', title: 'one node broadcasting 1 KiB to 16 peers', size: 1024, unit: 'deliveries/s', higherIsBetter: true, counter: 'server' },
+}
+
+/** Peers of the fan-out scenario. */
+export const FANOUT_PEERS = 16
+/** Dial loops running at once in the connection scenario (each with its own identity). */
+export const CONN_CONCURRENCY = 8
+/** Largest message any scenario sends. */
+export const MAX_MESSAGE = 1 << 20
+
+/** Seeds of the identities: the listening node(s) from 1, dialing identities from 100. */
+export const SERVER_SEED = 1
+export const CLIENT_SEED = 100
+
+/** What the counting side reports at every mark. */
+export interface Mark {
+  /** performance.now() of the counting process, ms. */
+  t: number
+  /** Messages (or connections) counted since the start. */
+  count: number
+  /** Payload bytes counted since the start. */
+  bytes: number
+  /** Round-trip times (us) observed since the previous mark (rtt only). */
+  latencies?: number[]
+}
+
+/** Harness to worker. */
+export type Command =
+  | { id: number; cmd: 'listen'; impl: WorkerImpl; scenario: SocketScenario }
+  | { id: number; cmd: 'dial'; impl: WorkerImpl; scenario: SocketScenario; info: unknown }
+  | { id: number; cmd: 'start' }
+  | { id: number; cmd: 'mark' }
+  | { id: number; cmd: 'stop' }
+
+/** Worker to harness. */
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** The q-quantile (0..1) of sorted values, nearest rank. */
+export const quantile = (sorted: ArrayLike<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+
+/** A free loopback port (bound, then released for the caller to bind). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

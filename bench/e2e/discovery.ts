@@ -1,0 +1,48 @@
+/**
+ * Discovery on the deterministic runtime (a child process of the e2e harness): N authenticated nodes
+ * (Config.test timing, Ed25519 keys, one peer set of all N keys), every one bootstrapped from node 0
+ * only, links of 10 ms; time until every node is connected to all N - 1 others.
+ *
+ * Prints one JSON line on stdout: `{ n, virtualMs, wallS, peakRssMB, backend }`; progress (virtual
+ * time, connections so far) goes to stderr every 10 s of wall time. Usage: `discovery.ts N [seed]`.
+ */
+import { Config, Network } from '../../src/authenticated/index.js'
+import { Ed25519 } from '../../src/crypto/index.js'
+import { backend } from '../../src/native/load.js'
+import { DeterministicRuntime } from '../../src/runtime/index.js'
+import { Quota } from '../../src/utils/quota.js'
+
+const N = Number(process.argv[2] ?? 100)
+const SEED = Number(process.argv[3] ?? 7)
+const NS = new TextEncoder().encode('quorumnet-discovery')
+const host = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.1`
+
+const t0 = performance.now()
+const rt = new DeterministicRuntime({ seed: SEED, defaultLink: { latencyMs: 10 } })
+let nets: Network[] = []
+const progress = setInterval(() => {
+  const links = nets.reduce((s, n) => s + n.connected().length, 0) / 2
+  const full = nets.filter((n) => n.connected().length === N - 1).length
+  process.stderr.write(`discovery n=${N}: wall ${((performance.now() - t0) / 1000).toFixed(0)} s, virtual ${((rt.scheduler.now() - start0) / 1000).toFixed(1)} s, ${links} of ${(N * (N - 1)) / 2} connections, ${full} nodes complete, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB\n`)
+}, 10_000)
+const start0 = rt.scheduler.now()
+const virtualMs = await rt.run(async (ctx) => {
+  const signers = Array.from({ length: N }, (_, i) => Ed25519.fromSeed(1000 + i))
+  const keys = signers.map((s) => s.publicKey)
+  const boot = [{ publicKey: keys[0]!, address: `${host(0)}:4000` }]
+  nets = signers.map((signer, i) => {
+    const { network, oracle } = Network.create(rt.context(host(i)), Config.test(signer, NS, `${host(i)}:4000`, i === 0 ? [] : boot, 1 << 16))
+    oracle.register(0n, keys)
+    network.register(0, Quota.perSecond(1_000), 16)
+    network.start()
+    return network
+  })
+  const start = ctx.now()
+  await Promise.all(nets.map((n) => n.whenConnected(N - 1)))
+  return ctx.now() - start
+})
+clearInterval(progress)
+const wallS = (performance.now() - t0) / 1000
+const peakRssMB = process.resourceUsage().maxRSS / 1024
+process.stdout.write(JSON.stringify({ n: N, virtualMs, wallS, peakRssMB, backend }) + '\n')
+process.exit(0)

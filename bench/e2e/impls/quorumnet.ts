@@ -1,0 +1,134 @@
+/**
+ * quorumnet: the authenticated network (one `Network` per node, each on its own `NodeContext`), on
+ * whichever backend `P2P_NATIVE` selects in this process.
+ *
+ * A "connection" of the streaming scenarios is a peer of the network: `send` is
+ * `sender.send(Recipients.one(peer), msg)` awaited (it waits while the peer's queue is full), and
+ * messages from that peer go to its handler. The fan-out group is one `Recipients.all()` send. The
+ * connection scenario uses the network's own handshake (`quorumnet/stream`: TCP, then the signed
+ * Ed25519 + X25519 exchange, both keys verified), since a network dials on its own schedule.
+ */
+import { Config, Network, Recipients, type Receiver, type Sender } from '../../../src/authenticated/index.js'
+import { STREAM_SUFFIX, withSuffix } from '../../../src/codec/index.js'
+import { Ed25519 } from '../../../src/crypto/index.js'
+import { NodeContext } from '../../../src/runtime/index.js'
+import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming } from '../../../src/stream/index.js'
+import { Quota } from '../../../src/utils/quota.js'
+import { CLIENT_SEED, freePort, MAX_MESSAGE, SERVER_SEED } from '../common.js'
+import type { Conn, Impl, Tuning } from './types.js'
+
+const NS = new TextEncoder().encode('quorumnet-bench')
+/** Room for the largest message of any scenario. */
+const MAX_SIZE = MAX_MESSAGE + 1024
+/** The channel's inbound quota per peer: high enough never to throttle. */
+const UNLIMITED = Quota.perSecond(1_000_000_000)
+const BACKLOG = 1024
+/**
+ * Per-peer queue capacity (`Config.mailboxSize`): the preset's 1,000, except 64 for messages of 64 KiB
+ * and more. With 1,000 a sender that awaits each send queues 1 GB of 1 MiB messages for one peer, and
+ * the peer's writer seals the whole queue as one batch (seconds with the event loop blocked, nothing
+ * delivered in the meantime). `QN_MAILBOX` overrides both.
+ */
+const mailboxFor = (t: Tuning) => Number(process.env.QN_MAILBOX ?? (t.messageSize >= 65_536 ? 64 : 1_000))
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const serverKey = (i: number) => Ed25519.fromSeed(SERVER_SEED + i)
+const clientKey = (i: number) => Ed25519.fromSeed(CLIENT_SEED + i)
+/** Every node of a scenario registers the same peer set (a bit vector of another length ends the connection). */
+const peerSet = (t: Tuning) => [...Array.from({ length: t.servers }, (_, i) => serverKey(i).publicKey), ...Array.from({ length: t.clients }, (_, i) => clientKey(i).publicKey)]
+
+interface Node {
+  network: Network
+  tx: Sender
+  address: string
+  stop(): Promise<void>
+  /** Handlers of incoming messages by sender key (hex). */
+  handlers: Map<string, (m: Uint8Array) => void>
+}
+
+async function node(signer: Ed25519, boot: { publicKey: Uint8Array; address: string }[], t: Tuning): Promise<Node> {
+  const address = `127.0.0.1:${await freePort()}`
+  const ctx = new NodeContext()
+  const cfg = { ...Config.test(signer, NS, address, boot, MAX_SIZE), mailboxSize: mailboxFor(t) }
+  const { network, oracle } = Network.create(ctx, cfg)
+  oracle.register(0, peerSet(t))
+  const [tx, rx]: [Sender, Receiver] = network.register(0, UNLIMITED, BACKLOG)
+  const handle = network.start()
+  await handle.listening
+  const handlers = new Map<string, (m: Uint8Array) => void>()
+  void (async () => {
+    try {
+      for (;;) {
+        const [from, msg] = await rx.recv()
+        handlers.get(hex(from))?.(msg)
+      }
+    } catch {
+      // closed
+    }
+  })()
+  return { network, tx, address, handlers, stop: () => handle.stop() }
+}
+
+function conn(n: Node, peer: Uint8Array): Conn {
+  const to = Recipients.one(peer)
+  return {
+    send: (msg) => n.tx.send(to, msg),
+    onMessage: (fn) => void n.handlers.set(hex(peer), fn),
+  }
+}
+
+const connected = (n: Node, peer: Uint8Array) => n.network.whenPeers((c) => c.some((k) => hex(k) === hex(peer)))
+
+function streamConfig(signer: Ed25519): StreamConfig {
+  return StreamConfig.recommended(signer, withSuffix(NS, STREAM_SUFFIX), MAX_SIZE + 64)
+}
+
+export const quorumnet: Impl = {
+  async listen(index, peers, onConn, tuning) {
+    const clients = Array.from({ length: peers }, (_, i) => clientKey(i).publicKey)
+    const n = await node(serverKey(index), [], tuning)
+    for (const k of clients) void connected(n, k).then(() => onConn(conn(n, k)))
+    return { info: { address: n.address, key: hex(serverKey(index).publicKey) }, close: () => n.stop() }
+  },
+  async dial(info, index, tuning) {
+    const { address, key } = info as { address: string; key: string }
+    const peer = Buffer.from(key, 'hex')
+    const n = await node(clientKey(index), [{ publicKey: peer, address }], tuning)
+    await connected(n, peer)
+    return { ...conn(n, peer), close: () => n.stop() }
+  },
+  async group(infos, tuning) {
+    const peers = infos.map((i) => (i as { address: string; key: string })).map(({ address, key }) => ({ publicKey: new Uint8Array(Buffer.from(key, 'hex')), address }))
+    const n = await node(clientKey(0), peers, tuning)
+    await n.network.whenConnected(peers.length)
+    const all = Recipients.all()
+    return { send: (msg) => n.tx.send(all, msg), close: () => n.stop() }
+  },
+  async handshakeServer() {
+    const ctx = new NodeContext()
+    const cfg = streamConfig(serverKey(0))
+    const l = await ctx.listen('127.0.0.1:0')
+    void (async () => {
+      for (let c = await l.accept(); c; c = await l.accept()) {
+        const socket = c
+        void (async () => {
+          const e = await upgradeListener(ctx, await verifyIncoming(ctx, cfg, socket))
+          await e.recv() // until the dialer closes
+        })().catch(() => undefined)
+      }
+    })()
+    return { info: { address: l.address, key: hex(serverKey(0).publicKey) }, close: () => l.close() }
+  },
+  async handshakeClient(info, index) {
+    const { address, key } = info as { address: string; key: string }
+    const peer = new Uint8Array(Buffer.from(key, 'hex'))
+    const ctx = new NodeContext()
+    const cfg = streamConfig(clientKey(index))
+    return {
+      async once() {
+        const e = await upgradeDialer(ctx, cfg, await ctx.dial(address), peer)
+        e.close()
+      },
+      close: () => undefined,
+    }
+  },
+}

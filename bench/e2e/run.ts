@@ -1,0 +1,224 @@
+/**
+ * Runs one measurement of the end-to-end benchmark: a scenario, a candidate and a process layout.
+ *
+ * Two-process: the listening side and the dialing side are separate child processes (`worker.ts`, or
+ * one `p2p_node` per node for the Rust reference). One-process: one child hosts both. After setup the
+ * load starts, runs `warmupS` unmeasured, then `reps` consecutive windows of `seconds` each; the
+ * counting side reports its counters (on its own clock) at every window boundary. A run that fails or
+ * cannot run returns a one-line reason instead of figures.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { median, quantile, SCENARIOS, sleep, type Candidate, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
+import { rustSession, rustUnavailable } from './rust.js'
+
+export type Mode = 'two-process' | 'one-process'
+
+export interface Timing {
+  warmupS: number
+  seconds: number
+  reps: number
+}
+
+export interface Figure {
+  /** One value per window. */
+  values: number[]
+  median: number
+  min: number
+  max: number
+}
+
+export interface Result {
+  scenario: SocketScenario | 'discovery'
+  mode: Mode | 'deterministic'
+  candidate: Candidate
+  unit: string
+  /** The scenario's figure (p50 for rtt); absent when `reason` says why. */
+  figure?: Figure
+  /** rtt only: the 99th percentile per window. */
+  p99?: Figure
+  /** discovery only. */
+  discovery?: { n: number; virtualMs: number; wallS: number; peakRssMB: number }
+  /** Failed dials or sends counted by the load (a healthy run has 0). */
+  errors?: number
+  /** Why there is no figure. */
+  reason?: string
+}
+
+const WORKER = join(import.meta.dirname, 'worker.ts')
+const DISCOVERY = join(import.meta.dirname, 'discovery.ts')
+
+export function figure(values: number[]): Figure {
+  return { values, median: median(values), min: Math.min(...values), max: Math.max(...values) }
+}
+
+/** The worker candidate and P2P_NATIVE value of a result candidate. */
+function workerOf(c: Candidate): { impl: WorkerImpl; native?: string } {
+  switch (c) {
+    case 'quorumnet-native':
+      return { impl: 'quorumnet', native: '1' }
+    case 'quorumnet-fallback':
+      return { impl: 'quorumnet', native: '0' }
+    case 'rust-commonware':
+      throw new Error('not a worker candidate')
+    default:
+      return { impl: c }
+  }
+}
+
+interface Worker {
+  call(cmd: DistributiveOmit<Command, 'id'>, timeoutMs?: number): Promise<unknown>
+  kill(): void
+}
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
+
+async function startWorker(native: string | undefined): Promise<Worker> {
+  const env = { ...process.env }
+  if (native === undefined) delete env.P2P_NATIVE
+  else env.P2P_NATIVE = native
+  const child: ChildProcess = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  let next = 1
+  const ready = new Promise<void>((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(), reject })
+  })
+  child.on('message', (r: Reply) => {
+    const p = pending.get(r.id)
+    if (!p) return
+    pending.delete(r.id)
+    if (r.ok) p.resolve(r.result)
+    else p.reject(new Error(r.error))
+  })
+  child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`worker exited (${code ?? signal})`))
+    pending.clear()
+  })
+  await ready
+  return {
+    call(cmd, timeoutMs = 60_000) {
+      const id = next++
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`${cmd.cmd}: no answer within ${timeoutMs / 1000} s`))
+        }, timeoutMs)
+        pending.set(id, {
+          resolve: (v) => (clearTimeout(timer), resolve(v)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        })
+        child.send({ ...cmd, id } as Command)
+      })
+    },
+    kill: () => void child.kill('SIGKILL'),
+  }
+}
+
+/** Figures of consecutive windows from the marks of every counting process. */
+function figures(scenario: SocketScenario, marks: Mark[][]): { figure: Figure; p99?: Figure } {
+  const windows = marks[0]!.length - 1
+  const values: number[] = []
+  const p99: number[] = []
+  for (let w = 1; w <= windows; w++) {
+    if (scenario === 'rtt') {
+      const lat = Float64Array.from(marks[0]![w]!.latencies ?? []).sort()
+      if (lat.length === 0) throw new Error('no round trip completed in a window')
+      values.push(quantile(lat, 0.5))
+      p99.push(quantile(lat, 0.99))
+      continue
+    }
+    let v = 0
+    for (const m of marks) {
+      const dt = (m[w]!.t - m[w - 1]!.t) / 1000
+      v += scenario === 'throughput' ? (m[w]!.bytes - m[w - 1]!.bytes) / 1e6 / dt : (m[w]!.count - m[w - 1]!.count) / dt
+    }
+    values.push(v)
+  }
+  return scenario === 'rtt' ? { figure: figure(values), p99: figure(p99) } : { figure: figure(values) }
+}
+
+async function measure(counters: { mark(): Promise<Mark> }[], timing: Timing): Promise<Mark[][]> {
+  await sleep(timing.warmupS * 1000)
+  const marks: Mark[][] = counters.map(() => [])
+  const take = async () => (await Promise.all(counters.map((c) => c.mark()))).forEach((m, i) => marks[i]!.push(m))
+  await take()
+  for (let r = 0; r < timing.reps; r++) {
+    await sleep(timing.seconds * 1000)
+    await take()
+  }
+  return marks
+}
+
+const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200)
+
+/** One scenario, one candidate, one layout. */
+export async function runSocket(scenario: SocketScenario, candidate: Candidate, mode: Mode, timing: Timing): Promise<Result> {
+  const spec = SCENARIOS[scenario]
+  const base: Result = { scenario, mode, candidate, unit: spec.unit }
+  if (candidate === 'rust-commonware') {
+    if (mode === 'one-process') return { ...base, reason: 'p2p_node runs one node per process' }
+    const why = rustUnavailable(scenario)
+    if (why) return { ...base, reason: why }
+    let session: Awaited<ReturnType<typeof rustSession>> | undefined
+    try {
+      session = await rustSession(scenario)
+      await session.start()
+      const marks = await measure(session.counters, timing)
+      return { ...base, ...figures(scenario, marks), errors: 0 }
+    } catch (e) {
+      return { ...base, reason: reasonOf(e) }
+    } finally {
+      await session?.stop()
+    }
+  }
+  const { impl, native } = workerOf(candidate)
+  const workers: Worker[] = []
+  try {
+    const server = await startWorker(native)
+    workers.push(server)
+    const client = mode === 'one-process' ? server : await startWorker(native)
+    if (client !== server) workers.push(client)
+    const info = await server.call({ cmd: 'listen', impl, scenario })
+    await client.call({ cmd: 'dial', impl, scenario, info })
+    await client.call({ cmd: 'start' })
+    const counter = spec.counter === 'server' ? server : client
+    const marks = await measure([{ mark: () => counter.call({ cmd: 'mark' }, 30_000) as Promise<Mark> }], timing)
+    const errors = (marks[0]!.at(-1) as Mark & { errors: number }).errors
+    await client.call({ cmd: 'stop' }, 20_000).catch(() => undefined)
+    return { ...base, ...figures(scenario, marks), errors }
+  } catch (e) {
+    return { ...base, reason: reasonOf(e) }
+  } finally {
+    for (const w of workers) w.kill()
+  }
+}
+
+/** Discovery of `n` nodes on the deterministic runtime, in a child process bounded by `budgetS`. */
+export async function runDiscovery(n: number, candidate: 'quorumnet-native' | 'quorumnet-fallback', budgetS: number): Promise<Result> {
+  const base: Result = { scenario: 'discovery', mode: 'deterministic', candidate, unit: 's' }
+  const env = { ...process.env, P2P_NATIVE: candidate === 'quorumnet-native' ? '1' : '0' }
+  const child = spawn(process.execPath, ['--import', 'tsx', DISCOVERY, String(n)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000)
+    process.stderr.write(d)
+  })
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, budgetS * 1000)
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  clearTimeout(timer)
+  if (timedOut) {
+    const last = err.trim().split('\n').at(-1) ?? ''
+    return { ...base, discovery: { n, virtualMs: NaN, wallS: NaN, peakRssMB: NaN }, reason: `n=${n} did not finish within ${budgetS} s (last progress: ${last})` }
+  }
+  try {
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { virtualMs: number; wallS: number; peakRssMB: number }
+    return { ...base, discovery: { n, virtualMs: r.virtualMs, wallS: r.wallS, peakRssMB: r.peakRssMB } }
+  } catch {
+    return { ...base, discovery: { n, virtualMs: NaN, wallS: NaN, peakRssMB: NaN }, reason: `n=${n}: exited ${code}: ${err.trim().split('\n').at(-1) ?? ''}`.slice(0, 300) }
+  }
+}

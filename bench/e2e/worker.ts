@@ -1,0 +1,184 @@
+/**
+ * A child process of the end-to-end benchmark: hosts the listening side, the dialing side, or both
+ * (the one-process variant) of one scenario for one candidate, driven by the harness over IPC
+ * (`Command` in, `Reply` out). Loads only the candidate it is asked for; the quorumnet backend is
+ * whatever `P2P_NATIVE` in this process's environment selects.
+ */
+import { CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
+import type { Conn, Impl, Served, Tuning } from './impls/types.js'
+
+const loaders: Record<WorkerImpl, () => Promise<Impl>> = {
+  'raw-tcp': async () => (await import('./impls/raw.js')).raw,
+  quorumnet: async () => (await import('./impls/quorumnet.js')).quorumnet,
+  libp2p: async () => (await import('./impls/libp2p.js')).libp2p,
+  'secret-stream': async () => (await import('./impls/secretstream.js')).secretStream,
+}
+
+let count = 0
+let bytes = 0
+let errors = 0
+let latencies: number[] = []
+const closers: (() => unknown)[] = []
+let load: { start(): void; stop(): Promise<void> } | undefined
+
+const counting = (c: Conn) =>
+  c.onMessage((m) => {
+    count++
+    bytes += m.length
+  })
+
+/** Send `msg` back to back, waiting whenever the candidate pushes back. */
+function pump(send: (m: Uint8Array) => void | Promise<unknown>, msg: Uint8Array) {
+  let running = false
+  let done: Promise<void> = Promise.resolve()
+  return {
+    start() {
+      running = true
+      done = (async () => {
+        let burst = 0
+        while (running) {
+          const p = send(msg)
+          if (p) {
+            await p
+            burst = 0
+          } else if (++burst === 10_000) {
+            // A candidate that never pushes back must still let the harness's commands in.
+            burst = 0
+            await new Promise((r) => setImmediate(r))
+          }
+        }
+      })().catch(() => void errors++)
+    },
+    async stop() {
+      running = false
+      await Promise.race([done, new Promise((r) => setTimeout(r, 2_000))])
+    },
+  }
+}
+
+const tuningOf = (s: SocketScenario): Tuning => ({ messageSize: SCENARIOS[s].size, servers: s === 'fanout' ? FANOUT_PEERS : 1, clients: 1 })
+
+async function listen(impl: Impl, scenario: Command & { cmd: 'listen' }): Promise<unknown> {
+  const tuning = tuningOf(scenario.scenario)
+  const serve = async (s: Promise<Served>) => {
+    const served = await s
+    closers.push(() => served.close())
+    return served.info
+  }
+  switch (scenario.scenario) {
+    case 'throughput':
+    case 'rate':
+      return serve(impl.listen(0, tuning.clients, counting, tuning))
+    case 'rtt':
+      return serve(impl.listen(0, tuning.clients, (c) => c.onMessage((m) => void c.send(m)), tuning))
+    case 'fanout':
+      return Promise.all(Array.from({ length: FANOUT_PEERS }, (_, i) => serve(impl.listen(i, tuning.clients, counting, tuning))))
+    case 'conns':
+      return serve(impl.handshakeServer())
+  }
+}
+
+async function dial(impl: Impl, cmd: Command & { cmd: 'dial' }): Promise<void> {
+  const tuning = tuningOf(cmd.scenario)
+  const msg = new Uint8Array(tuning.messageSize).fill(7)
+  switch (cmd.scenario) {
+    case 'throughput':
+    case 'rate': {
+      const c = await impl.dial(cmd.info, 0, tuning)
+      closers.push(() => c.close())
+      load = pump((m) => c.send(m), msg)
+      return
+    }
+    case 'fanout': {
+      const g = await impl.group(cmd.info as unknown[], tuning)
+      closers.push(() => g.close())
+      load = pump((m) => g.send(m), msg)
+      return
+    }
+    case 'rtt': {
+      const c = await impl.dial(cmd.info, 0, tuning)
+      closers.push(() => c.close())
+      let running = false
+      let sentAt = 0
+      const next = () => {
+        sentAt = performance.now()
+        const p = c.send(msg)
+        if (p) p.catch(() => void errors++)
+      }
+      c.onMessage(() => {
+        latencies.push((performance.now() - sentAt) * 1000)
+        count++
+        if (running) next()
+      })
+      load = {
+        start: () => {
+          running = true
+          next()
+        },
+        stop: async () => void (running = false),
+      }
+      return
+    }
+    case 'conns': {
+      const clients = await Promise.all(Array.from({ length: CONN_CONCURRENCY }, (_, i) => impl.handshakeClient(cmd.info, i)))
+      for (const c of clients) closers.push(() => c.close())
+      let running = false
+      const loops: Promise<void>[] = []
+      load = {
+        start: () => {
+          running = true
+          for (const c of clients) {
+            loops.push(
+              (async () => {
+                while (running) {
+                  try {
+                    await c.once()
+                    count++
+                  } catch {
+                    errors++
+                  }
+                }
+              })(),
+            )
+          }
+        },
+        stop: async () => {
+          running = false
+          await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5_000))])
+        },
+      }
+      return
+    }
+  }
+}
+
+async function handle(cmd: Command): Promise<unknown> {
+  switch (cmd.cmd) {
+    case 'listen':
+      return listen(await loaders[cmd.impl](), cmd)
+    case 'dial':
+      return dial(await loaders[cmd.impl](), cmd)
+    case 'start':
+      load?.start()
+      return null
+    case 'mark': {
+      const m: Mark & { errors: number } = { t: performance.now(), count, bytes, errors, latencies }
+      latencies = []
+      return m
+    }
+    case 'stop':
+      await load?.stop()
+      for (const c of closers.splice(0).reverse()) await Promise.race([Promise.resolve(c()).catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))])
+      return null
+  }
+}
+
+process.on('message', (cmd: Command) => {
+  handle(cmd).then(
+    (result) => process.send!({ id: cmd.id, ok: true, result } satisfies Reply),
+    (e: unknown) => process.send!({ id: cmd.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies Reply),
+  )
+})
+// The harness went away: nothing left to do.
+process.on('disconnect', () => process.exit(0))
+process.send!({ id: 0, ok: true, result: 'ready' } satisfies Reply)
