@@ -93,7 +93,7 @@ export class ChannelSender implements Sender {
   constructor(
     readonly spec: ChannelSpec,
     private readonly maxMessageSize: number,
-    private readonly route: (recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean) => Promise<Uint8Array[]>,
+    private readonly route: (recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean) => Uint8Array[] | Promise<Uint8Array[]>,
   ) {}
 
   async send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {

@@ -64,7 +64,7 @@ export interface NetworkHandle {
 }
 
 const PROTOBUF_OVERHEAD = 64
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** An authenticated network of a fixed, known set of peers; create one with `Network.create`. */
 export class Network {
@@ -183,15 +183,21 @@ export class Network {
     }
   }
 
-  async #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): Promise<Uint8Array[]> {
+  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): Uint8Array[] | Promise<Uint8Array[]> {
     let targets: PeerConnection[]
-    if (recipients.kind === 'all') targets = [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
-    else {
-      const keys = recipients.kind === 'one' ? [recipients.key] : recipients.keys
-      targets = keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
+    if (recipients.kind === 'one') {
+      const p = this.#peers.get(hexOf(recipients.key))
+      if (!p) return []
+      const r = p.enqueue(channel, payload, priority)
+      if (r === true) return [p.peer]
+      if (r === false) return []
+      return r.then((ok) => (ok ? [p.peer] : []))
     }
-    const queued = await Promise.all(targets.map((p) => p.enqueue(channel, payload, priority)))
-    return targets.filter((_, i) => queued[i]).map((p) => p.peer)
+    if (recipients.kind === 'all') targets = [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
+    else targets = recipients.keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
+    const queued = targets.map((p) => p.enqueue(channel, payload, priority))
+    if (queued.every((q) => typeof q === 'boolean')) return targets.filter((_, i) => queued[i]).map((p) => p.peer)
+    return Promise.all(queued).then((ok) => targets.filter((_, i) => ok[i]).map((p) => p.peer))
   }
 
   /** Run a connection until it ends, then release its reservation. */

@@ -29,7 +29,7 @@ import type { EncryptedConnection } from '../stream/index.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import type { ChannelQueue } from './channels.js'
 import type { Config } from './config.js'
-import { BITVEC, PEERS, type Metrics } from './metrics.js'
+import { BITVEC, PEERS, type Metrics, type Tally } from './metrics.js'
 import type { Tracker } from './tracker/tracker.js'
 
 /** Frame errors that end a connection as a protocol violation, with their `peers_killed` reason. */
@@ -38,6 +38,10 @@ const FRAME_VIOLATIONS: Partial<Record<ErrorCode, string>> = {
   ERR_FRAME_TOO_LARGE: 'frame_too_large',
   ERR_FRAME_EMPTY: 'frame_empty',
 }
+
+const labels: string[] = []
+/** The `message` label of a channel, without building a string per message. */
+const channelLabel = (channel: number): string => (channel < 64 ? (labels[channel] ??= String(channel)) : String(channel))
 
 const BITVEC_CLASS = 0
 const PEERS_CLASS = 1
@@ -57,6 +61,10 @@ export class PeerConnection {
   readonly #controlLimits = new RateLimiter()
   readonly #channelLimits = new RateLimiter()
   readonly #abort = new AbortController()
+  readonly #sent = new Map<string, Tally>()
+  readonly #received = new Map<string, Tally>()
+  readonly #bytesSent: Tally
+  readonly #bytesReceived: Tally
 
   constructor(
     private readonly ctx: Context,
@@ -70,6 +78,15 @@ export class PeerConnection {
     this.#controlLimits.define(BITVEC_CLASS, cfg.allowedBitVecRate)
     this.#controlLimits.define(PEERS_CLASS, cfg.allowedPeersRate)
     for (const [id, q] of channels) this.#channelLimits.define(id, q.spec.quota)
+    this.#bytesSent = metrics.tally(metrics.bytesSent, { peer: this.hex })
+    this.#bytesReceived = metrics.tally(metrics.bytesReceived, { peer: this.hex })
+  }
+
+  /** The tally of `counter` for this peer and `message` label, created on first use. */
+  #tally(tallies: Map<string, Tally>, counter: Metrics['messagesSent'], message: string): Tally {
+    let t = tallies.get(message)
+    if (!t) tallies.set(message, (t = this.metrics.tally(counter, { peer: this.hex, message })))
+    return t
   }
 
   get peer(): Uint8Array {
@@ -97,13 +114,24 @@ export class PeerConnection {
    * all), it no longer holds anyone up: the message is dropped for this peer only and counted as
    * `peer_stalled`. False also once the connection has ended.
    */
-  async enqueue(channel: number, payload: Uint8Array, priority: boolean): Promise<boolean> {
+  enqueue(channel: number, payload: Uint8Array, priority: boolean): boolean | Promise<boolean> {
     const q = priority ? this.#high : this.#low
-    const label = String(channel)
+    if (this.#ended) return false
+    if (q.length < this.cfg.mailboxSize) return this.#push(q, channel, payload)
+    return this.#enqueueWhenSpace(q, channel, payload)
+  }
+
+  #push(q: Queued[], channel: number, payload: Uint8Array): true {
+    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: channelLabel(channel) })
+    this.#kick()
+    return true
+  }
+
+  async #enqueueWhenSpace(q: Queued[], channel: number, payload: Uint8Array): Promise<boolean> {
     while (q.length >= this.cfg.mailboxSize && !this.#ended) {
       const stuckFor = this.#writingSince === undefined ? 0 : this.ctx.now() - this.#writingSince
       if (stuckFor >= this.cfg.maxWriteStallMs) {
-        this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'peer_stalled' })
+        this.metrics.messagesDropped.inc({ peer: this.hex, message: channelLabel(channel), reason: 'peer_stalled' })
         return false
       }
       const wake = new AbortController()
@@ -111,10 +139,7 @@ export class PeerConnection {
       await Promise.race([space, this.ctx.sleep(this.cfg.maxWriteStallMs - stuckFor, wake.signal).catch(() => undefined)])
       wake.abort()
     }
-    if (this.#ended) return false
-    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: label })
-    this.#kick()
-    return true
+    return this.#ended ? false : this.#push(q, channel, payload)
   }
 
   /** Messages waiting to be written to this peer (data and control). */
@@ -155,13 +180,17 @@ export class PeerConnection {
       }
       const batch = [...this.#control.splice(0), ...this.#high.splice(0), ...this.#low.splice(0)]
       for (const w of this.#space.splice(0)) w()
-      const sends = batch.map((q) => {
-        this.metrics.messagesSent.inc({ peer: this.hex, message: q.message })
-        this.metrics.bytesSent.inc({ peer: this.hex }, q.bytes.length)
-        return this.conn.send(q.bytes)
-      })
+      const frames: Uint8Array[] = new Array(batch.length)
+      let bytes = 0
+      for (let i = 0; i < batch.length; i++) {
+        const q = batch[i]!
+        this.#tally(this.#sent, this.metrics.messagesSent, q.message).n++
+        bytes += q.bytes.length
+        frames[i] = q.bytes
+      }
+      this.#bytesSent.n += bytes
       this.#writingSince = this.ctx.now()
-      await Promise.all(sends)
+      await this.conn.sendMany(frames)
       this.#writingSince = undefined
     }
   }
@@ -182,7 +211,7 @@ export class PeerConnection {
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {
         case 'bitVec': {
-          this.metrics.messagesReceived.inc({ peer: this.hex, message: BITVEC })
+          this.#tally(this.#received, this.metrics.messagesReceived, BITVEC).n++
           await this.#throttle(this.#controlLimits, BITVEC_CLASS, BITVEC)
           const r = this.tracker.handleBitVec(m.index, m.bits)
           if (r.kind === 'kill') return this.kill(r.reason)
@@ -190,16 +219,16 @@ export class PeerConnection {
           break
         }
         case 'peers': {
-          this.metrics.messagesReceived.inc({ peer: this.hex, message: PEERS })
+          this.#tally(this.#received, this.metrics.messagesReceived, PEERS).n++
           await this.#throttle(this.#controlLimits, PEERS_CLASS, PEERS)
           const r = this.tracker.handlePeers(m.peers)
           if (r.kind === 'kill') return this.kill(r.reason)
           break
         }
         case 'data': {
-          const label = String(m.channel)
-          this.metrics.messagesReceived.inc({ peer: this.hex, message: label })
-          this.metrics.bytesReceived.inc({ peer: this.hex }, m.message.length)
+          const label = channelLabel(m.channel)
+          this.#tally(this.#received, this.metrics.messagesReceived, label).n++
+          this.#bytesReceived.n += m.message.length
           const q = this.channels.get(m.channel)
           if (!q) {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })
@@ -225,6 +254,10 @@ export class PeerConnection {
   #end(): void {
     if (this.#ended) return
     this.#ended = true
+    this.metrics.release(this.metrics.messagesSent, this.#sent.values())
+    this.metrics.release(this.metrics.messagesReceived, this.#received.values())
+    this.metrics.release(this.metrics.bytesSent, [this.#bytesSent])
+    this.metrics.release(this.metrics.bytesReceived, [this.#bytesReceived])
     this.#abort.abort(new Error('peer ended'))
     this.conn.close()
     this.#kick()

@@ -33,6 +33,7 @@ import { FrameReader, concat, frame } from './framing.js'
 import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
 
 const TAG = 16
+const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
 async function beforeDeadline<T>(ctx: Context, cfg: StreamConfig, conn: Connection, deadline: number, work: Promise<T>): Promise<T> {
@@ -184,6 +185,22 @@ export class EncryptedConnection {
     if (msg.length > this.maxMessageBytes) return Promise.reject(new FrameTooLargeError(msg.length, this.maxMessageBytes))
     return new Promise((resolve, reject) => {
       this.#queue.push({ msg, done: (e) => (e ? reject(e) : resolve()) })
+      if (!this.#flushing) void this.#flush()
+    })
+  }
+
+  /**
+   * Queue several messages at once; resolves once they were written (one promise for all of them).
+   * Rejects as `send` does; if one message is over the limit, none is queued.
+   */
+  sendMany(msgs: Uint8Array[]): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error)
+    for (const m of msgs) if (m.length > this.maxMessageBytes) return Promise.reject(new FrameTooLargeError(m.length, this.maxMessageBytes))
+    if (msgs.length === 0) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const last = msgs.length - 1
+      for (let i = 0; i < last; i++) this.#queue.push({ msg: msgs[i]!, done: NO_OP })
+      this.#queue.push({ msg: msgs[last]!, done: (e) => (e ? reject(e) : resolve()) })
       if (!this.#flushing) void this.#flush()
     })
   }
