@@ -67,6 +67,7 @@ export type Command =
   | { id: number; cmd: 'start' }
   | { id: number; cmd: 'mark' }
   | { id: number; cmd: 'stop' }
+  | { id: number; cmd: 'exit' }
 
 /** Worker to harness. */
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }

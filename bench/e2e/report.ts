@@ -7,7 +7,7 @@ import { execSync } from 'node:child_process'
 import { cpus, release, totalmem } from 'node:os'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CANDIDATES, SCENARIOS, type Candidate, type SocketScenario } from './common.js'
+import { CANDIDATES, median, SCENARIOS, type Candidate, type SocketScenario } from './common.js'
 import type { Figure, Mode, Result, Timing } from './run.js'
 
 export interface Machine {
@@ -89,7 +89,7 @@ function scenarioTable(r: Report, s: SocketScenario): string[] {
         lines.push(`| ${c} | ${mode} | not run: ${res.reason ?? 'no figure'} |${' |'.repeat(head.length - 3)}`)
         continue
       }
-      const err = res.errors ? ` [${res.errors} errors]` : ''
+      const err = (res.errors ? ` [${res.errors} errors]` : '') + ((res.backgroundCpu ?? 0) >= 0.15 ? ' *' : '')
       const row = lat
         ? [c, mode, cell(res.figure, 'us') + err, cell(res.p99, 'us'), x(ratio(r, s, c, 'raw-tcp', mode)), x(ratio(r, s, c, 'libp2p', mode))]
         : [c, mode, cell(res.figure, spec.unit) + err, x(ratio(r, s, c, 'raw-tcp', mode)), x(ratio(r, s, c, 'libp2p', mode))]
@@ -149,6 +149,13 @@ export function targets(r: Report): Target[] {
   return out
 }
 
+function background(r: Report): string {
+  const bg = r.results.map((x) => x.backgroundCpu).filter((x): x is number => x !== undefined)
+  if (bg.length === 0) return ''
+  const busy = r.results.filter((x) => (x.backgroundCpu ?? 0) >= 0.15).length
+  return `CPU used by other work on the machine just before each run (the harness idle): median ${(median(bg) * 100).toFixed(0)}%, max ${(Math.max(...bg) * 100).toFixed(0)}%${busy ? `; ${busy} run(s) started above 15% after waiting up to 2 min (marked *)` : ''}.`
+}
+
 export function markdown(r: Report, scenarios: SocketScenario[]): string {
   const m = r.machine
   const lines = [
@@ -156,6 +163,7 @@ export function markdown(r: Report, scenarios: SocketScenario[]): string {
     '',
     `${r.date}, commit ${r.commit}. Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}.`,
     `Each figure: median of ${r.timing.reps} consecutive windows of ${r.timing.seconds} s after ${r.timing.warmupS} s of warm-up, with the min..max of the windows. Ratios compare figures of this run only.`,
+    background(r),
     '',
     '## Method',
     '',

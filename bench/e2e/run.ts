@@ -8,6 +8,7 @@
  * cannot run returns a one-line reason instead of figures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { median, quantile, SCENARIOS, sleep, type Candidate, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
 import { rustSession, rustUnavailable } from './rust.js'
@@ -43,6 +44,40 @@ export interface Result {
   errors?: number
   /** Why there is no figure. */
   reason?: string
+  /** Share of the machine's CPU busy just before the run, while this harness was idle (other work). */
+  backgroundCpu?: number
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = f.reduce((a, b) => a + b, 0)
+  return { busy: total - f[3]! - (f[4] ?? 0), total }
+}
+
+/** Share of all CPUs busy over `ms` (0..1), from /proc/stat; undefined where there is none. */
+export async function busyShare(ms = 1_000): Promise<number | undefined> {
+  try {
+    const a = cpuTimes()
+    await sleep(ms)
+    const b = cpuTimes()
+    return (b.busy - a.busy) / Math.max(1, b.total - a.total)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Wait (up to `maxWaitS`) until other work on the machine uses under 15% of its CPU; returns the last
+ * reading, which is recorded with the result (the machine may be shared).
+ */
+export async function quiet(maxWaitS = 120): Promise<number | undefined> {
+  const end = performance.now() + maxWaitS * 1000
+  for (;;) {
+    const b = await busyShare()
+    if (b === undefined || b < 0.15 || performance.now() > end) return b
+    process.stderr.write(`(machine busy: ${(b * 100).toFixed(0)}% CPU used by other work; waiting)\n`)
+    await sleep(4_000)
+  }
 }
 
 const WORKER = join(import.meta.dirname, 'worker.ts')
@@ -68,7 +103,7 @@ function workerOf(c: Candidate): { impl: WorkerImpl; native?: string } {
 
 interface Worker {
   call(cmd: DistributiveOmit<Command, 'id'>, timeoutMs?: number): Promise<unknown>
-  kill(): void
+  kill(): Promise<void>
 }
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
 
@@ -76,7 +111,10 @@ async function startWorker(native: string | undefined): Promise<Worker> {
   const env = { ...process.env }
   if (native === undefined) delete env.P2P_NATIVE
   else env.P2P_NATIVE = native
-  const child: ChildProcess = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // E2E_CPU_PROF=dir: each worker writes a V8 CPU profile there when it exits.
+  const prof = process.env.E2E_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.E2E_CPU_PROF}`] : []
+  const child: ChildProcess = fork(WORKER, [], { execArgv: ['--import', 'tsx', ...prof], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const exited = new Promise<void>((r) => child.once('exit', (code, sig) => (process.env.E2E_DEBUG && console.error('worker', child.pid, 'exit', code, sig), r())))
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   let next = 1
   const ready = new Promise<void>((resolve, reject) => {
@@ -109,7 +147,12 @@ async function startWorker(native: string | undefined): Promise<Worker> {
         child.send({ ...cmd, id } as Command)
       })
     },
-    kill: () => void child.kill('SIGKILL'),
+    async kill() {
+      // Ask first (a profile is written at a clean exit), then force.
+      if (child.connected) child.send({ id: -1, cmd: 'exit' })
+      await Promise.race([exited, sleep(3_000)])
+      child.kill('SIGKILL')
+    },
   }
 }
 
@@ -151,9 +194,11 @@ async function measure(counters: { mark(): Promise<Mark> }[], timing: Timing): P
 const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 200)
 
 /** One scenario, one candidate, one layout. */
-export async function runSocket(scenario: SocketScenario, candidate: Candidate, mode: Mode, timing: Timing): Promise<Result> {
+export async function runSocket(scenario: SocketScenario, candidate: Candidate, mode: Mode, timing: Timing, quietWaitS = 120): Promise<Result> {
   const spec = SCENARIOS[scenario]
   const base: Result = { scenario, mode, candidate, unit: spec.unit }
+  const bg = candidate === 'rust-commonware' && mode === 'one-process' ? undefined : await quiet(quietWaitS)
+  if (bg !== undefined) base.backgroundCpu = Math.round(bg * 100) / 100
   if (candidate === 'rust-commonware') {
     if (mode === 'one-process') return { ...base, reason: 'p2p_node runs one node per process' }
     const why = rustUnavailable(scenario)
@@ -188,13 +233,15 @@ export async function runSocket(scenario: SocketScenario, candidate: Candidate, 
   } catch (e) {
     return { ...base, reason: reasonOf(e) }
   } finally {
-    for (const w of workers) w.kill()
+    await Promise.all(workers.map((w) => w.kill()))
   }
 }
 
 /** Discovery of `n` nodes on the deterministic runtime, in a child process bounded by `budgetS`. */
 export async function runDiscovery(n: number, candidate: 'quorumnet-native' | 'quorumnet-fallback', budgetS: number): Promise<Result> {
   const base: Result = { scenario: 'discovery', mode: 'deterministic', candidate, unit: 's' }
+  const bg = await quiet()
+  if (bg !== undefined) base.backgroundCpu = Math.round(bg * 100) / 100
   const env = { ...process.env, P2P_NATIVE: candidate === 'quorumnet-native' ? '1' : '0' }
   const child = spawn(process.execPath, ['--import', 'tsx', DISCOVERY, String(n)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''

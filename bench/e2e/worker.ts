@@ -27,7 +27,12 @@ const counting = (c: Conn) =>
     bytes += m.length
   })
 
-/** Send `msg` back to back, waiting whenever the candidate pushes back. */
+/**
+ * Send `msg` back to back, waiting whenever the candidate pushes back. Every 10 ms the loop also lets
+ * the event loop turn (timers, incoming data, the harness's commands): a send whose socket write
+ * completes at once resolves through process.nextTick and microtasks only, so without this a
+ * sender that is slower than its receiver never returns to the event loop.
+ */
 function pump(send: (m: Uint8Array) => void | Promise<unknown>, msg: Uint8Array) {
   let running = false
   let done: Promise<void> = Promise.resolve()
@@ -35,16 +40,14 @@ function pump(send: (m: Uint8Array) => void | Promise<unknown>, msg: Uint8Array)
     start() {
       running = true
       done = (async () => {
-        let burst = 0
+        let n = 0
+        let turned = performance.now()
         while (running) {
           const p = send(msg)
-          if (p) {
-            await p
-            burst = 0
-          } else if (++burst === 10_000) {
-            // A candidate that never pushes back must still let the harness's commands in.
-            burst = 0
+          if (p) await p
+          if ((++n & 63) === 0 && performance.now() - turned >= 10) {
             await new Promise((r) => setImmediate(r))
+            turned = performance.now()
           }
         }
       })().catch(() => void errors++)
@@ -166,6 +169,8 @@ async function handle(cmd: Command): Promise<unknown> {
       latencies = []
       return m
     }
+    case 'exit':
+      return null
     case 'stop':
       await load?.stop()
       for (const c of closers.splice(0).reverse()) await Promise.race([Promise.resolve(c()).catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))])
@@ -174,6 +179,7 @@ async function handle(cmd: Command): Promise<unknown> {
 }
 
 process.on('message', (cmd: Command) => {
+  if (cmd.cmd === 'exit') process.exit(0)
   handle(cmd).then(
     (result) => process.send!({ id: cmd.id, ok: true, result } satisfies Reply),
     (e: unknown) => process.send!({ id: cmd.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies Reply),

@@ -55,11 +55,21 @@ async function node(signer: Ed25519, boot: { publicKey: Uint8Array; address: str
   const handle = network.start()
   await handle.listening
   const handlers = new Map<string, (m: Uint8Array) => void>()
+  // The network hands out the same key object for every message of a connection: look its handler
+  // up by identity, so the harness does not hex-encode every sender key.
+  let byKey = new Map<Uint8Array, ((m: Uint8Array) => void) | undefined>()
+  let known = 0
   void (async () => {
     try {
       for (;;) {
         const [from, msg] = await rx.recv()
-        handlers.get(hex(from))?.(msg)
+        if (known !== handlers.size) {
+          byKey = new Map()
+          known = handlers.size
+        }
+        let h = byKey.get(from)
+        if (h === undefined && !byKey.has(from)) byKey.set(from, (h = handlers.get(hex(from))))
+        h?.(msg)
       }
     } catch {
       // closed
