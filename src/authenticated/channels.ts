@@ -46,9 +46,23 @@ export class ChannelQueue implements Receiver {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Called by a peer's receive loop; waits while the backlog is full. */
-  async deliver(from: Uint8Array, payload: Uint8Array): Promise<void> {
+  /**
+   * Called by a peer's receive loop. Returns undefined when the message was delivered at once, or a
+   * promise that resolves once it was (the backlog was full: the peer's loop waits, which slows that
+   * peer down through TCP backpressure).
+   */
+  deliver(from: Uint8Array, payload: Uint8Array): Promise<void> | undefined {
+    if (this.#items.length >= this.spec.backlog && !this.#closed) return this.#deliverWhenSpace(from, payload)
+    this.#hand(from, payload)
+    return undefined
+  }
+
+  async #deliverWhenSpace(from: Uint8Array, payload: Uint8Array): Promise<void> {
     while (this.#items.length >= this.spec.backlog && !this.#closed) await new Promise<void>((r) => this.#writers.push(r))
+    this.#hand(from, payload)
+  }
+
+  #hand(from: Uint8Array, payload: Uint8Array): void {
     if (this.#closed) return
     const reader = this.#readers.shift()
     if (reader) reader.resolve([from, payload])

@@ -22,7 +22,7 @@
  * ## Not provided
  * Fairness between channels of one peer beyond FIFO: a peer's receive loop delivers in arrival order.
  */
-import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
+import { encodeData, encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
 import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
 import type { Context } from '../runtime/context.js'
 import type { EncryptedConnection } from '../stream/index.js'
@@ -122,7 +122,7 @@ export class PeerConnection {
   }
 
   #push(q: Queued[], channel: number, payload: Uint8Array): true {
-    q.push({ bytes: encodeMessage({ type: 'data', channel, message: payload }), message: channelLabel(channel) })
+    q.push({ bytes: encodeData(channel, payload), message: channelLabel(channel) })
     this.#kick()
     return true
   }
@@ -195,7 +195,12 @@ export class PeerConnection {
     }
   }
 
-  async #throttle(limits: RateLimiter, cls: number, label: string): Promise<void> {
+  /** Undefined when a message of `cls` may be processed now; else a promise that waits its turn. */
+  #throttle(limits: RateLimiter, cls: number, label: string): Promise<void> | undefined {
+    return limits.check(0, cls, this.ctx.now()) === 0 ? undefined : this.#waitTurn(limits, cls, label)
+  }
+
+  async #waitTurn(limits: RateLimiter, cls: number, label: string): Promise<void> {
     for (;;) {
       const wait = limits.check(0, cls, this.ctx.now())
       if (wait === 0) return
@@ -206,7 +211,7 @@ export class PeerConnection {
 
   async #read(): Promise<void> {
     for (;;) {
-      const plain = await this.conn.recv()
+      const plain = this.conn.recvReady() ?? (await this.conn.recv())
       const m = tryDecodeMessage(plain)
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {
@@ -234,9 +239,11 @@ export class PeerConnection {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })
             break
           }
-          await this.#throttle(this.#channelLimits, m.channel, label)
+          const turn = this.#throttle(this.#channelLimits, m.channel, label)
+          if (turn) await turn
           // The decoded payload is a view into the frame buffer, which is not reused: no copy needed.
-          await q.deliver(this.peer, m.message)
+          const delivered = q.deliver(this.peer, m.message)
+          if (delivered) await delivered
           break
         }
         case 'none':

@@ -169,6 +169,27 @@ export function writeMessage(buf: Uint8Array, off: number, m: Message): number {
   return w.pos
 }
 
+/**
+ * `encodeMessage({ type: 'data', channel, message })`, byte for byte, without the intermediate objects:
+ * the encoding of every application message, so it is on the send path of every one of them.
+ */
+export function encodeData(channel: number, message: Uint8Array): Uint8Array {
+  const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + (message.length === 0 ? 0 : 1 + varintSize(message.length) + message.length)
+  const out = new Uint8Array(1 + varintSize(body) + body)
+  out[0] = (3 << 3) | WIRE_BYTES
+  let off = writeVarint(out, 1, body)
+  if (channel !== 0) {
+    out[off++] = (1 << 3) | WIRE_VARINT
+    off = writeVarint(out, off, channel)
+  }
+  if (message.length > 0) {
+    out[off++] = (2 << 3) | WIRE_BYTES
+    off = writeVarint(out, off, message.length)
+    out.set(message, off)
+  }
+  return out
+}
+
 export function encodeMessage(m: Message): Uint8Array {
   const out = new Uint8Array(messageSize(m))
   writeMessage(out, 0, m)

@@ -236,18 +236,26 @@ export class EncryptedConnection {
     }
   }
 
+  /**
+   * The next message if one was already opened (from the chunk last read), else undefined: lets a
+   * receive loop take a whole chunk's messages without a promise per message.
+   */
+  recvReady(): Uint8Array | undefined {
+    if (this.#readyHead >= this.#ready.length) return undefined
+    const m = this.#ready[this.#readyHead]!
+    this.#ready[this.#readyHead++] = EMPTY
+    if (this.#readyHead === this.#ready.length) {
+      this.#ready.length = 0
+      this.#readyHead = 0
+    }
+    return m
+  }
+
   /** The next message. Rejects with the typed error that ended the connection. */
   async recv(): Promise<Uint8Array> {
     for (;;) {
-      if (this.#readyHead < this.#ready.length) {
-        const m = this.#ready[this.#readyHead]!
-        this.#ready[this.#readyHead++] = EMPTY
-        if (this.#readyHead === this.#ready.length) {
-          this.#ready.length = 0
-          this.#readyHead = 0
-        }
-        return m
-      }
+      const ready = this.recvReady()
+      if (ready) return ready
       if (this.#error) throw this.#error
       if (this.#pending.length > 0) {
         this.#open(this.#pending)

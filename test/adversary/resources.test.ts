@@ -68,7 +68,7 @@ describe('resource attacks over 127.0.0.1', () => {
     const before = heap()
     const [broadcast] = a.channels.get(BULK)!
     const [, atBob] = b.channels.get(BULK)!
-    const total = 100_000
+    const total = 300_000
     const message = new Uint8Array(1024)
     let toInsider = 0
     const sending = (async () => {
@@ -88,10 +88,11 @@ describe('resource attacks over 127.0.0.1', () => {
     expect(got).toBe(total)
     expect(toInsider).toBeLessThan(total)
     expect(await metric(a.ctx, 'messages_dropped', { peer: INSIDER, reason: 'peer_stalled' })).toBe(total - toInsider)
-    // Bounded by queues and buffers, not by the 100 MB sent: the stalled peer's queue (mailboxSize
+    // Bounded by queues and buffers, not by the 300 MB sent: the stalled peer's queue (mailboxSize
     // messages) and its unwritten batch, Bob's backlog (4,096) and read buffer (4 MiB), the attacker's
-    // own read buffer (4 MiB), and what is in flight when measured (about 36 MiB at most under load).
-    expect(heap() - before).toBeLessThan(48 * MiB)
+    // own read buffer (4 MiB), and buffers in flight or not yet released when measured (10 to 64 MiB
+    // measured, under load; the same with 100 MB or 300 MB sent).
+    expect(heap() - before).toBeLessThan(96 * MiB)
     link.conn.close()
     await honestStreamIntact(traffic, a)
   })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeHandshake, decodeMessage, decodeSocket, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
+import { decodeHandshake, decodeMessage, decodeSocket, encodeData, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
 import { DecodeError } from '../../src/errors.js'
 import { FC_SEED } from '../helpers/backends.js'
 
@@ -20,6 +20,12 @@ describe('codec properties', () => {
   it('every message round-trips', () => {
     fc.assert(fc.property(message, (m) => {
       expect(strip(decodeMessage(encodeMessage(m)))).toEqual(strip(m))
+    }), { seed: FC_SEED, numRuns: 500 })
+  })
+
+  it('encodeData is byte for byte encodeMessage of a Data message', () => {
+    fc.assert(fc.property(fc.nat({ max: 0xffff_ffff }), bytes(400), (channel, message) => {
+      expect(Buffer.from(encodeData(channel, message))).toEqual(Buffer.from(encodeMessage({ type: 'data', channel, message })))
     }), { seed: FC_SEED, numRuns: 500 })
   })
 
