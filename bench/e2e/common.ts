@@ -8,7 +8,7 @@
 import { createServer } from 'node:net'
 
 /** Scenarios over real loopback sockets. */
-export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'conns' | 'fanout'
+export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'rtt-awake' | 'conns' | 'fanout'
 export type Scenario = SocketScenario | 'discovery'
 
 /** Candidates run by the worker (the Rust reference node is driven by the harness itself). */
@@ -27,12 +27,18 @@ export interface ScenarioSpec {
   higherIsBetter: boolean
   /** Which side counts: the listening side (receiver) or the dialing side (client). */
   counter: 'server' | 'client'
+  /**
+   * Keep every CPU out of its idle state during the run (one nice-19 busy loop per core). In a VM an
+   * idle vCPU halts, and waking it adds tens of microseconds to every round trip of a ping-pong.
+   */
+  awake?: boolean
 }
 
 export const SCENARIOS: Record<SocketScenario, ScenarioSpec> = {
   throughput: { name: 'throughput', title: '1 MiB messages, one direction', size: 1 << 20, unit: 'MB/s', higherIsBetter: true, counter: 'server' },
   rate: { name: 'rate', title: '100 B messages, one direction (counted by the receiver)', size: 100, unit: 'msgs/s', higherIsBetter: true, counter: 'server' },
   rtt: { name: 'rtt', title: '100 B request/response round trip', size: 100, unit: 'us', higherIsBetter: false, counter: 'client' },
+  'rtt-awake': { name: 'rtt-awake', title: '100 B request/response round trip, CPUs kept out of idle', size: 100, unit: 'us', higherIsBetter: false, counter: 'client', awake: true },
   conns: { name: 'conns', title: 'authenticated connections (dial, full handshake, close)', size: 0, unit: 'conns/s', higherIsBetter: true, counter: 'client' },
   fanout: { name: 'fanout', title: 'one node broadcasting 1 KiB to 16 peers', size: 1024, unit: 'deliveries/s', higherIsBetter: true, counter: 'server' },
 }

@@ -15,6 +15,8 @@ import { runSocket, type Result, type Timing } from './run.js'
 
 interface Gate {
   timing: Timing
+  /** How long a run waits for other work on the machine to settle, s. */
+  quietWaitS: number
   /** Scenario, then candidate, then the lowest acceptable ratio to raw TCP. */
   thresholds: Partial<Record<SocketScenario, Partial<Record<Candidate, number>>>>
 }
@@ -27,9 +29,9 @@ const failures: string[] = []
 console.log(`benchmark gate (${file}): two processes, warm-up ${gate.timing.warmupS} s, ${gate.timing.reps} windows of ${gate.timing.seconds} s`)
 
 for (const [scenario, byCandidate] of Object.entries(gate.thresholds) as [SocketScenario, Partial<Record<Candidate, number>>][]) {
-  const raw = await runSocket(scenario, 'raw-tcp', 'two-process', gate.timing, 30)
+  const raw = await runSocket(scenario, 'raw-tcp', 'two-process', gate.timing, gate.quietWaitS)
   for (const [candidate, min] of Object.entries(byCandidate) as [Candidate, number][]) {
-    const r = await runSocket(scenario, candidate, 'two-process', gate.timing, 30)
+    const r = await runSocket(scenario, candidate, 'two-process', gate.timing, gate.quietWaitS)
     const a = r.figure?.median
     const b = raw.figure?.median
     if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) {

@@ -8,7 +8,8 @@
  * Usage: `bench/e2e/index.ts [scenario ...] [--candidates a,b] [--modes two-process] [--no-discovery]`.
  * Environment: E2E_WARMUP_S (2), E2E_SECONDS (window, 2), E2E_REPS (windows, 5), E2E_DISCOVERY (sizes,
  * "100,1000"), E2E_DISCOVERY_FIT (sizes tried, largest first, when one does not fit: "400,300,200"),
- * E2E_DISCOVERY_BUDGET_S (wall-clock budget per discovery run, 300).
+ * E2E_DISCOVERY_BUDGET_S (wall-clock budget per discovery run, 300), E2E_QUIET_WAIT_S (how long a run
+ * waits for other work on the machine to settle, 120), E2E_CPU_PROF (directory for CPU profiles).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -83,6 +83,7 @@ const keyOf = async (n: RustNode) => (await n.wait((e) => e.event === 'ready')).
  */
 export async function rustSession(scenario: SocketScenario): Promise<{ start(): Promise<void>; counters: RustNode[]; stop(): Promise<void> }> {
   const spec = SCENARIOS[scenario]
+  const rtt = !spec.higherIsBetter
   // Nagle's algorithm off, as quorumnet's NodeContext and the other candidates have it.
   const common = ['--max-message-size', String(MAX_MESSAGE + 1024), '--channel', '0:1000000000:1024:none', '--tcp-nodelay', 'true']
   const nodes: RustNode[] = []
@@ -93,7 +94,7 @@ export async function rustSession(scenario: SocketScenario): Promise<{ start(): 
   }
   try {
     const listeners = scenario === 'fanout' ? FANOUT_PEERS : 1
-    const serverMode = scenario === 'rtt' ? 'echo' : 'sink'
+    const serverMode = rtt ? 'echo' : 'sink'
     const servers: { node: RustNode; key: string; addr: string; seed: number }[] = []
     for (let i = 0; i < listeners; i++) {
       const seed = SERVER_SEED + i
@@ -106,12 +107,12 @@ export async function rustSession(scenario: SocketScenario): Promise<{ start(): 
       '--listen', `127.0.0.1:${await freePort()}`,
       '--peer-set', `0:${[CLIENT_SEED, ...servers.map((s) => s.seed)].join(',')}`,
       ...servers.flatMap((s) => ['--bootstrapper', `${s.seed}@${s.addr}`]),
-      ...(scenario === 'rtt' ? ['--bench', '0:ping'] : []),
+      ...(rtt ? ['--bench', '0:ping'] : []),
     ])
     await keyOf(client)
     return {
       start: async () => {
-        const cmd = scenario === 'rtt' ? 'bench_ping' : 'bench_flood'
+        const cmd = rtt ? 'bench_ping' : 'bench_flood'
         const to = scenario === 'fanout' ? 'all' : [servers[0]!.key]
         await client.request({ cmd, channel: 0, to, size: spec.size, until: servers.length }, 'bench_started')
       },

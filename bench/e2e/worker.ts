@@ -73,6 +73,7 @@ async function listen(impl: Impl, scenario: Command & { cmd: 'listen' }): Promis
     case 'rate':
       return serve(impl.listen(0, tuning.clients, counting, tuning))
     case 'rtt':
+    case 'rtt-awake':
       return serve(impl.listen(0, tuning.clients, (c) => c.onMessage((m) => void c.send(m)), tuning))
     case 'fanout':
       return Promise.all(Array.from({ length: FANOUT_PEERS }, (_, i) => serve(impl.listen(i, tuning.clients, counting, tuning))))
@@ -98,7 +99,8 @@ async function dial(impl: Impl, cmd: Command & { cmd: 'dial' }): Promise<void> {
       load = pump((m) => g.send(m), msg)
       return
     }
-    case 'rtt': {
+    case 'rtt':
+    case 'rtt-awake': {
       const c = await impl.dial(cmd.info, 0, tuning)
       closers.push(() => c.close())
       let running = false
