@@ -1,7 +1,11 @@
 /**
- * `npm run bench`: every micro-benchmark, each with its baselines in the same run.
+ * `npm run bench`: every micro-benchmark, each with its baselines in the same run, then the end-to-end
+ * benchmark (bench/e2e: separate processes over loopback against raw TCP, js-libp2p, secret-stream and
+ * the Rust reference), which writes bench/results/e2e.json, e2e.md and the e2e-*.svg charts.
  *
- * `BENCH_TIME_MS` sets the time per task (default 400). `npm run bench -- aead` runs one file (aead, sign, zstd, stream, simulated).
+ * `BENCH_TIME_MS` sets the time per micro-benchmark task (default 400). `npm run bench -- aead` runs
+ * one suite (aead, sign, zstd, stream, simulated, e2e). The e2e part alone: `npm run bench:e2e` (see
+ * bench/e2e/index.ts for its options); its short regression gate: `npm run bench:gate`.
  */
 import { backend } from '../src/native/load.js'
 import * as aead from './aead.js'
@@ -16,3 +20,8 @@ console.log(`quorumnet micro-benchmarks: node ${process.version}, active backend
 for (const [name, suite] of Object.entries(suites)) {
   if (only.length === 0 || only.includes(name)) await suite.run()
 }
+if (only.length === 0 || only.includes('e2e')) {
+  const { main } = await import('./e2e/index.js')
+  await main([])
+}
+process.exit(0)

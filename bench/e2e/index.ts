@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CANDIDATES, CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, type Candidate, type SocketScenario } from './common.js'
-import { charts, fmt, markdown, newReport, targets, type Report } from './report.js'
+import { charts, fmt, markdown, newReport, projection, targets, type Report } from './report.js'
 import { runDiscovery, runSocket, type Mode, type Result, type Timing } from './run.js'
 
 export const RESULTS = join(import.meta.dirname, '..', 'results')
@@ -96,6 +96,8 @@ async function discovery(report: Report): Promise<void> {
     }
   }
   push(await runDiscovery(sizes[0]!, 'quorumnet-fallback', budget))
+  const p = projection(report)
+  if (p) console.log(p)
 }
 
 export async function main(argv: string[]): Promise<Report> {

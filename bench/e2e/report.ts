@@ -115,7 +115,33 @@ function discoveryTable(r: Report): string[] {
     else lines.push(`| ${d.candidate} | ${n} | ${(d.discovery!.virtualMs / 1000).toFixed(2)} s | ${d.discovery!.wallS.toFixed(1)} s | ${d.discovery!.peakRssMB.toFixed(0)} MB |`)
   }
   lines.push('')
+  const p = projection(r)
+  if (p) lines.push(p, '')
   return lines
+}
+
+/**
+ * For a size that did not finish: what the two largest completed native sizes project for it (memory
+ * per connection, and wall time growing as N^k between them).
+ */
+export function projection(r: Report): string | undefined {
+  const native = r.results.filter((x) => x.scenario === 'discovery' && x.candidate === 'quorumnet-native')
+  const done = native.filter((x) => !x.reason).map((x) => x.discovery!).sort((a, b) => a.n - b.n)
+  const missing = native.filter((x) => x.reason).map((x) => x.discovery!.n)
+  if (done.length < 2 || missing.length === 0) return undefined
+  const [a, b] = [done.at(-2)!, done.at(-1)!]
+  const target = Math.max(...missing)
+  const pairs = (n: number) => (n * (n - 1)) / 2
+  const perConnKB = ((b.peakRssMB - a.peakRssMB) * 1024) / (pairs(b.n) - pairs(a.n))
+  const k = Math.log(b.wallS / a.wallS) / Math.log(b.n / a.n)
+  const memGB = (b.peakRssMB + (perConnKB * (pairs(target) - pairs(b.n))) / 1024) / 1024
+  const wallS = b.wallS * (target / b.n) ** k
+  return (
+    `Projection for N = ${target} from N = ${a.n} and ${b.n}: each connection (both ends) adds about ${perConnKB.toFixed(0)} KB of RSS, ` +
+    `so ${pairs(target).toLocaleString('en')} connections need about ${memGB.toFixed(0)} GB (this machine has ${r.machine.memoryGB} GB); ` +
+    `wall time grows as N^${k.toFixed(1)} there, about ${(wallS / 60).toFixed(0)} minutes for N = ${target} if memory allowed. ` +
+    `The largest N that finished within the budget: ${b.n}.`
+  )
 }
 
 export interface Target {
