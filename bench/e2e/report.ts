@@ -39,10 +39,13 @@ export interface Report {
 }
 
 export function newReport(title: string, timing: Timing, method: string[]): Report {
-  let commit = 'unknown'
+  // E2E_COMMIT names the code measured when it runs from an export rather than a checkout.
+  let commit = process.env.E2E_COMMIT ?? 'unknown'
   try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    if (execSync('git status --porcelain', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) commit += ' (+ uncommitted changes)'
+    if (!process.env.E2E_COMMIT) {
+      commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+      if (execSync('git status --porcelain', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) commit += ' (+ uncommitted changes)'
+    }
   } catch {
     // not a git checkout
   }
