@@ -43,6 +43,26 @@ const labels: string[] = []
 /** The `message` label of a channel, without building a string per message. */
 const channelLabel = (channel: number): string => (channel < 64 ? (labels[channel] ??= String(channel)) : String(channel))
 
+/** Most bytes sealed and written at once (at least one message): bounds the batch buffer. */
+export const BATCH_BYTES = 1 << 20
+
+/** Take queued messages in priority order, up to BATCH_BYTES (always at least one). */
+function takeBatch(queues: Queued[][]): Queued[] {
+  const out: Queued[] = []
+  let bytes = 0
+  for (const q of queues) {
+    let n = 0
+    while (n < q.length && (out.length === 0 || bytes + q[n]!.bytes.length <= BATCH_BYTES)) {
+      bytes += q[n]!.bytes.length
+      out.push(q[n]!)
+      n++
+    }
+    q.splice(0, n)
+    if (n < q.length) break // the budget is spent: lower-priority queues wait for the next batch
+  }
+  return out
+}
+
 const BITVEC_CLASS = 0
 const PEERS_CLASS = 1
 
@@ -178,7 +198,7 @@ export class PeerConnection {
         await new Promise<void>((r) => (this.#wake = r))
         continue
       }
-      const batch = [...this.#control.splice(0), ...this.#high.splice(0), ...this.#low.splice(0)]
+      const batch = takeBatch([this.#control, this.#high, this.#low])
       for (const w of this.#space.splice(0)) w()
       const frames: Uint8Array[] = new Array(batch.length)
       let bytes = 0

@@ -35,6 +35,8 @@ import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
 const TAG = 16
 /** Frames above this size (bytes, with prefix) are assembled in one buffer as they arrive. */
 const ASSEMBLE_FROM = 64 << 10
+/** Most plaintext bytes sealed into one buffer and written at once (at least one message). */
+const BATCH_BYTES = 1 << 20
 const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
@@ -215,7 +217,10 @@ export class EncryptedConnection {
     this.#flushing = true
     try {
       while (this.#queue.length > 0 && !this.#error) {
-        const batch = this.#queue.splice(0)
+        // Up to BATCH_BYTES per seal and write (at least one message), so the batch buffer stays bounded.
+        let n = 0
+        for (let bytes = 0; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
+        const batch = this.#queue.splice(0, n)
         let plain: Uint8Array
         const lens = new Uint32Array(batch.length)
         if (batch.length === 1) {
