@@ -5,7 +5,6 @@
  * Every figure is computed by the side that observes it (the receiver counts deliveries, the client
  * times round trips and connections) on its own clock, over consecutive windows that the harness marks.
  */
-import { createServer } from 'node:net'
 
 /** Scenarios over real loopback sockets. */
 export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'rtt-awake' | 'conns' | 'fanout'
@@ -88,16 +87,6 @@ export const median = (xs: number[]): number => {
 export const quantile = (sorted: ArrayLike<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 
 /** A free loopback port (bound, then released for the caller to bind). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../src/runtime/node.js'
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

@@ -20,14 +20,13 @@
  * npx quorumnet demo --nodes 4 --seconds 10
  * ```
  */
-import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Config } from '../authenticated/config.js'
 import { Network, type NetworkHandle } from '../authenticated/network.js'
 import { Recipients, type Receiver, type Sender } from '../authenticated/types.js'
 import { Ed25519 } from '../crypto/index.js'
 import { backend } from '../native/load.js'
-import { NodeContext } from '../runtime/node.js'
+import { freePort, NodeContext } from '../runtime/node.js'
 import { Quota } from '../utils/quota.js'
 import { intFlag, parseFlags } from './args.js'
 import { hex } from './keys.js'
@@ -153,16 +152,9 @@ function gossipRecord(node: number, height: number): Uint8Array {
 }
 
 async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => resolve(s))
-    })),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort())
+  return [...ports]
 }
 
 /** What the demo needs from the process (tests pass their own). */

@@ -176,3 +176,20 @@ export class NodeContext implements Context {
     })
   }
 }
+
+/**
+ * A port that is free on `host` right now (bound to port 0, then released), for a node, a test or a
+ * benchmark to listen on next. Another process may take it in between: use it for local clusters,
+ * not where a race matters.
+ */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, host, () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
