@@ -31,12 +31,22 @@ export interface ScenarioSpec {
    * idle vCPU halts, and waking it adds tens of microseconds to every round trip of a ping-pong.
    */
   awake?: boolean
+  /** What to keep in mind when reading the figure. */
+  note?: string
 }
 
 export const SCENARIOS: Record<SocketScenario, ScenarioSpec> = {
   throughput: { name: 'throughput', title: '1 MiB messages, one direction', size: 1 << 20, unit: 'MB/s', higherIsBetter: true, counter: 'server' },
   rate: { name: 'rate', title: '100 B messages, one direction (counted by the receiver)', size: 100, unit: 'msgs/s', higherIsBetter: true, counter: 'server' },
-  rtt: { name: 'rtt', title: '100 B request/response round trip', size: 100, unit: 'us', higherIsBetter: false, counter: 'client' },
+  rtt: {
+    name: 'rtt',
+    title: '100 B request/response round trip',
+    size: 100,
+    unit: 'us',
+    higherIsBetter: false,
+    counter: 'client',
+    note: 'With idle CPUs, a loopback round trip in this VM mostly measures how fast a halted vCPU wakes up (tens of microseconds, varying with what else keeps the CPUs busy: a slower candidate can even come out faster). rtt-awake compares the software.',
+  },
   'rtt-awake': { name: 'rtt-awake', title: '100 B request/response round trip, CPUs kept out of idle', size: 100, unit: 'us', higherIsBetter: false, counter: 'client', awake: true },
   conns: { name: 'conns', title: 'authenticated connections (dial, full handshake, close)', size: 0, unit: 'conns/s', higherIsBetter: true, counter: 'client' },
   fanout: { name: 'fanout', title: 'one node broadcasting 1 KiB to 16 peers', size: 1024, unit: 'deliveries/s', higherIsBetter: true, counter: 'server' },

@@ -5,13 +5,14 @@
  * the Rust commonware-p2p 0.0.25 node; then discovery on the deterministic runtime. Writes
  * bench/results/e2e.json, e2e.md and e2e-*.svg.
  *
- * Usage: `bench/e2e/index.ts [scenario ...] [--candidates a,b] [--modes two-process] [--no-discovery]`.
+ * Usage: `bench/e2e/index.ts [scenario ...] [--candidates a,b] [--modes two-process] [--no-discovery]`;
+ * `--from-json bench/results/e2e.json` renders the tables and charts of a past run again.
  * Environment: E2E_WARMUP_S (2), E2E_SECONDS (window, 2), E2E_REPS (windows, 5), E2E_DISCOVERY (sizes,
  * "100,1000"), E2E_DISCOVERY_FIT (sizes tried, largest first, when one does not fit: "400,300,200"),
  * E2E_DISCOVERY_BUDGET_S (wall-clock budget per discovery run, 300), E2E_QUIET_WAIT_S (how long a run
  * waits for other work on the machine to settle, 120), E2E_CPU_PROF (directory for CPU profiles).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CANDIDATES, CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, type Candidate, type SocketScenario } from './common.js'
@@ -100,8 +101,25 @@ async function discovery(report: Report): Promise<void> {
   if (p) console.log(p)
 }
 
+/** Write the JSON, the Markdown and the charts of `report` into RESULTS. */
+function write(report: Report, scenarios: SocketScenario[]): void {
+  mkdirSync(RESULTS, { recursive: true })
+  writeFileSync(join(RESULTS, 'e2e.json'), JSON.stringify({ ...report, targets: targets(report) }, null, 2) + '\n')
+  writeFileSync(join(RESULTS, 'e2e.md'), markdown(report, scenarios))
+  const svgs = charts(report, scenarios, RESULTS)
+  console.log(`\nwrote ${join(RESULTS, 'e2e.json')}, e2e.md and ${svgs.length} charts`)
+}
+
 export async function main(argv: string[]): Promise<Report> {
   const a = args(argv)
+  const from = argv.indexOf('--from-json')
+  if (from >= 0) {
+    // Render the tables and charts again from a run's JSON (no measurement).
+    const report = JSON.parse(readFileSync(argv[from + 1]!, 'utf8')) as Report & { targets?: unknown }
+    delete report.targets
+    write(report, a.scenarios.filter((s) => report.results.some((r) => r.scenario === s)))
+    return report
+  }
   const timing = timingFromEnv({ warmupS: 2, seconds: 2, reps: 5 })
   const report = newReport('quorumnet end-to-end benchmark', timing, METHOD)
   const m = report.machine
@@ -118,11 +136,8 @@ export async function main(argv: string[]): Promise<Report> {
     }
   }
   if (a.discovery) await discovery(report)
-  mkdirSync(RESULTS, { recursive: true })
-  writeFileSync(join(RESULTS, 'e2e.json'), JSON.stringify({ ...report, targets: targets(report) }, null, 2) + '\n')
-  writeFileSync(join(RESULTS, 'e2e.md'), markdown(report, a.scenarios))
-  const svgs = charts(report, a.scenarios, RESULTS)
-  console.log(`\nwrote ${join(RESULTS, 'e2e.json')}, e2e.md and ${svgs.length} charts in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  console.log(`\nmeasured in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  write(report, a.scenarios)
   console.log('\ntargets (two processes, native):')
   for (const t of targets(report)) console.log(`  ${t.name}: ${t.measured}: ${t.met === undefined ? 'not measured' : t.detail}`)
   return report
