@@ -96,7 +96,10 @@ export class Metrics {
     b.set(backend === 'native' ? 1 : 0)
   }
 
-  /** A tally of `counter` for `labels`; count into `n`, and `release` it when its connection ends. */
+  /**
+   * A tally of `counter` for `labels`; count into `n`, and `release` it when its connection ends.
+   * @internal used by the network's connections
+   */
   tally<L extends string>(counter: Counter<L>, labels: LabelValues<L>): Tally {
     const t = new Tally(labels)
     const c = counter as unknown as Counter<string>
@@ -106,7 +109,10 @@ export class Metrics {
     return t
   }
 
-  /** Fold `ts` into their counters and stop tracking them. */
+  /**
+   * Fold `ts` into their counters and stop tracking them.
+   * @internal used by the network's connections
+   */
   release<L extends string>(counter: Counter<L>, ts: Iterable<Tally>): void {
     const c = counter as unknown as Counter<string>
     const set = tallies.get(c)
