@@ -4,6 +4,7 @@
  * the protocol to misbehave at each step. Works on either runtime (`DeterministicRuntime` for attacks
  * that play with time, `NodeContext` on 127.0.0.1 for floods and memory bounds).
  */
+import { expect } from 'vitest'
 import { Config, Network, Recipients, type Receiver, type Sender } from '../../src/authenticated/index.js'
 import { encodeMessage, encodeSocket, encodeHandshake, handshakePayload, IP_SUFFIX, peerRecordPayload, STREAM_SUFFIX, TRACKER_SUFFIX, withSuffix, type Message, type Peer } from '../../src/codec/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
@@ -194,4 +195,16 @@ export function record(signer: Signer, address: string, timestampMs: number, o: 
   const socket = encodeSocket({ host, port })
   const timestamp = BigInt(Math.floor(timestampMs))
   return { socket, timestamp, signature: { publicKey: signer.publicKey, signature: signer.sign(o.namespace ?? IP_NS, peerRecordPayload(socket, timestamp)) } }
+}
+
+/**
+ * Stop the honest stream and check it: everything sent was received, in order, nothing failed to
+ * queue, at least `minSent` messages flowed, and Alice is still connected to Bob.
+ */
+export async function honestStreamIntact(traffic: Traffic, a: HonestNode, minSent: number): Promise<void> {
+  const report = await traffic.finish()
+  expect(report).toMatchObject({ outOfOrder: 0, notQueued: 0 })
+  expect(report.received).toBe(report.sent)
+  expect(report.sent).toBeGreaterThanOrEqual(minSent)
+  expect(a.network.connected().map(hex)).toContain(hex(bob.publicKey))
 }

@@ -99,6 +99,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
   const live: (Live | undefined)[] = new Array(o.nodes)
   let stopping = false
+  let chaosOver = o.restarts === 0
+  /** Senders stop once enough is queued and every restart has happened (so both hold at the end). */
+  const done = () => queued >= o.messages && chaosOver
 
   const start = (i: number, incarnation: number): Live => {
     const ctx = new NodeContext({ registry: new Registry() })
@@ -147,7 +150,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         await new NodeContext().sleep(5)
         continue
       }
-      for (let burst = 0; burst < 32 && queued < o.messages && !stopping; burst++) {
+      for (let burst = 0; burst < 32 && !done() && !stopping; burst++) {
         const channel = CHANNELS[rng.int(3)]!
         const priority = rng.int(10) === 0
         const big = rng.int(50) === 0
@@ -181,7 +184,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           }
         }
       }
-      if (queued >= o.messages) return
+      if (done()) return
       await new NodeContext().sleep(1) // let sockets and receivers run
     }
   }
@@ -195,7 +198,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let restarts = 0
   const chaos = (async () => {
     const restartable = Array.from({ length: o.nodes - o.stable }, (_, k) => o.stable + k)
-    while (restarts < o.restarts && queued < o.messages && restartable.length > 0) {
+    while (restarts < o.restarts && restartable.length > 0) {
       await clock.sleep(50 + rng.int(250))
       const i = restartable[rng.int(restartable.length)]!
       const node = live[i]!
@@ -206,6 +209,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       restarts++
       log(`soak: restarted node ${i} (restart ${restarts}), ${queued.toLocaleString('en')} queued so far`)
     }
+    chaosOver = true
   })()
   await Promise.all(senders)
   stopping = true
