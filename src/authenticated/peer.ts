@@ -25,7 +25,7 @@
 import { encodeData, encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
 import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
 import type { Context } from '../runtime/context.js'
-import type { EncryptedConnection } from '../stream/index.js'
+import { BATCH_BYTES, type EncryptedConnection } from '../stream/connection.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import type { ChannelQueue } from './channels.js'
 import type { Config } from './config.js'
@@ -43,10 +43,10 @@ const labels: string[] = []
 /** The `message` label of a channel, without building a string per message. */
 const channelLabel = (channel: number): string => (channel < 64 ? (labels[channel] ??= String(channel)) : String(channel))
 
-/** Most bytes sealed and written at once (at least one message): bounds the batch buffer. */
-export const BATCH_BYTES = 1 << 20
-
-/** Take queued messages in priority order, up to BATCH_BYTES (always at least one). */
+/**
+ * Take queued messages in priority order, up to the stream's BATCH_BYTES (always at least one), so a
+ * flush is one seal and one write and the lower-priority queues wait for the next one.
+ */
 function takeBatch(queues: Queued[][]): Queued[] {
   const out: Queued[] = []
   let bytes = 0

@@ -36,7 +36,7 @@ const TAG = 16
 /** Frames above this size (bytes, with prefix) are assembled in one buffer as they arrive. */
 const ASSEMBLE_FROM = 64 << 10
 /** Most plaintext bytes sealed into one buffer and written at once (at least one message). */
-const BATCH_BYTES = 1 << 20
+export const BATCH_BYTES = 1 << 20
 const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
