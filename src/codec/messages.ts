@@ -170,10 +170,24 @@ export function writeMessage(buf: Uint8Array, off: number, m: Message): number {
 }
 
 /**
+ * Extra copies of every payload `encodeData` makes, from `P2P_GATE_SLOWDOWN` (read once, here): a
+ * deliberately slowed build that `npm run bench:gate` must reject (bench/README.md). 0 when unset.
+ */
+const GATE_SLOWDOWN = Math.max(0, Math.min(64, Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.P2P_GATE_SLOWDOWN ?? 0) | 0))
+
+/** `message` copied `GATE_SLOWDOWN` times (the gate's slowed build only). */
+function slowCopy(message: Uint8Array): Uint8Array {
+  let m = message
+  for (let i = 0; i < GATE_SLOWDOWN; i++) m = new Uint8Array(m)
+  return m
+}
+
+/**
  * `encodeMessage({ type: 'data', channel, message })`, byte for byte, without the intermediate objects:
  * the encoding of every application message, so it is on the send path of every one of them.
  */
 export function encodeData(channel: number, message: Uint8Array): Uint8Array {
+  if (GATE_SLOWDOWN > 0) message = slowCopy(message)
   const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + (message.length === 0 ? 0 : 1 + varintSize(message.length) + message.length)
   const out = new Uint8Array(1 + varintSize(body) + body)
   out[0] = (3 << 3) | WIRE_BYTES
