@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'ERR_INVALID_CONFIG'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_NATIVE_UNAVAILABLE'
+  | 'ERR_NATIVE_VERSION_MISMATCH'
+  | 'ERR_COMPRESSION_UNAVAILABLE'
   | 'ERR_FRAME_TOO_LARGE'
   | 'ERR_FRAME_EMPTY'
   | 'ERR_DECRYPT_FAILED'
@@ -32,6 +34,7 @@ export type ErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_CLOSED'
   | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_PEER_REFUSED'
 
 const BRAND = Symbol.for('quorumnet.error')
 
@@ -174,6 +177,51 @@ export class CompressError extends P2pError {
   }
 }
 
+/**
+ * No zstd could be loaded (neither the addon, zstd-napi nor the WASM build), so a channel with
+ * `compression` cannot work here; thrown by `Network.register` (and by a compress call).
+ */
+export class CompressionUnavailableError extends P2pError {
+  /**
+   * Creates the error with code `ERR_COMPRESSION_UNAVAILABLE`.
+   * @param reason - Why each zstd engine failed to load (`Binding.zstdStatus().detail`).
+   * @param channel - The channel being registered, when there is one.
+   */
+  constructor(
+    /** Why each zstd engine failed to load. */
+    readonly reason: string,
+    /** The channel whose registration was refused, if any. */
+    readonly channel?: number,
+  ) {
+    const what = channel === undefined ? 'zstd compression' : `channel ${channel} asks for zstd compression, which`
+    super('ERR_COMPRESSION_UNAVAILABLE', `${what} is not available on this platform (${reason})`)
+  }
+}
+
+/**
+ * The native addon that was found was built for another version of quorumnet than the JavaScript
+ * code loading it. The loader then tries the next candidate (or the fallback); with `P2P_NATIVE=1`
+ * this is the `cause` of the `NativeUnavailableError`.
+ */
+export class NativeVersionMismatchError extends P2pError {
+  /**
+   * Creates the error with code `ERR_NATIVE_VERSION_MISMATCH`.
+   * @param path - The addon file.
+   * @param addonVersion - The version the addon reports (`unknown` when it reports none).
+   * @param packageVersion - The version of the quorumnet package loading it.
+   */
+  constructor(
+    /** The addon file. */
+    readonly path: string,
+    /** The version the addon reports. */
+    readonly addonVersion: string,
+    /** The version of the quorumnet package loading it. */
+    readonly packageVersion: string,
+  ) {
+    super('ERR_NATIVE_VERSION_MISMATCH', `native addon ${path} is version ${addonVersion}, but quorumnet is ${packageVersion}`)
+  }
+}
+
 /** Why a handshake was refused: the reference's stream error names (PROTOCOL.md 2.4, 2.5). */
 export type HandshakeReason =
   | 'UnableToDecode'
@@ -205,6 +253,24 @@ export class HandshakeError extends P2pError {
     options?: ErrorOptions,
   ) {
     super('ERR_AUTH_FAILED', detail ? `handshake refused (${reason}): ${detail}` : `handshake refused (${reason})`, options)
+  }
+}
+
+/**
+ * An inbound handshake was well formed, but its key may not connect now: the key is in no tracked
+ * peer set (`not_in_peer_set`), already has a connection (`already_connected`), or reconnects faster
+ * than `allowedConnectionRatePerPeer` (`key_rate`). Checked before the signature is verified.
+ */
+export class PeerRefusedError extends P2pError {
+  /**
+   * Creates the error with code `ERR_PEER_REFUSED`.
+   * @param reason - Which rule refused the key (the `handshakes_refused` reason).
+   */
+  constructor(
+    /** Which rule refused the key: `not_in_peer_set`, `already_connected` or `key_rate`. */
+    readonly reason: 'not_in_peer_set' | 'already_connected' | 'key_rate',
+  ) {
+    super('ERR_PEER_REFUSED', `peer refused (${reason})`)
   }
 }
 

@@ -65,8 +65,19 @@ export interface Config {
   handshakeTimeoutMs: number
   /** Connections per peer key (inbound or outbound) allowed by the per-peer GCRA. Local. */
   allowedConnectionRatePerPeer: Quota
-  /** Inbound connections accepted per period, over all peers. Local. */
+  /**
+   * Inbound connections accepted per period, over all sources; one over it is closed at accept
+   * (`handshakes_refused{reason="global_rate"}`). Local.
+   */
   allowedIncomingConnectionRate: Quota
+  /** Inbound handshakes in progress at once; one more is closed at accept (`handshakes_full`). Local. */
+  maxConcurrentHandshakes: number
+  /** Inbound handshakes in progress at once from one IP; one more is closed at accept (`ip_busy`). Local. */
+  maxConcurrentHandshakesPerIp: number
+  /** Inbound connections accepted per period from one IP (`ip_rate`). Local. */
+  allowedHandshakeRatePerIp: Quota
+  /** Inbound connections accepted per period from one subnet, /24 IPv4 or /48 IPv6 (`subnet_rate`). Local. */
+  allowedHandshakeRatePerSubnet: Quota
   /** Upper bound of the random wait between dial rounds, ms. Local. */
   dialFrequencyMs: number
   /** Outbound dials per period, over all peers. Local. */
@@ -113,6 +124,10 @@ export const Config = {
     allowPrivateIps: false,
     allowedConnectionRatePerPeer: Quota.perMinute(1),
     allowedIncomingConnectionRate: Quota.perSecond(256),
+    maxConcurrentHandshakes: 512,
+    maxConcurrentHandshakesPerIp: 1,
+    allowedHandshakeRatePerIp: Quota.perSecond(1).allowBurst(4),
+    allowedHandshakeRatePerSubnet: Quota.perSecond(16),
     dialFrequencyMs: 60_000,
     dialRate: Quota.perMinute(30),
     gossipBitVecFrequencyMs: 50_000,
@@ -125,6 +140,10 @@ export const Config = {
     allowPrivateIps: true,
     allowedConnectionRatePerPeer: Quota.perSecond(1),
     allowedIncomingConnectionRate: Quota.perSecond(256),
+    maxConcurrentHandshakes: 512,
+    maxConcurrentHandshakesPerIp: 16,
+    allowedHandshakeRatePerIp: Quota.perSecond(64),
+    allowedHandshakeRatePerSubnet: Quota.perSecond(256),
     dialFrequencyMs: 5_000,
     dialRate: Quota.perSecond(30),
     gossipBitVecFrequencyMs: 5_000,
@@ -137,6 +156,10 @@ export const Config = {
     allowPrivateIps: true,
     allowedConnectionRatePerPeer: Quota.perSecond(1024),
     allowedIncomingConnectionRate: Quota.perSecond(1024),
+    maxConcurrentHandshakes: 1024,
+    maxConcurrentHandshakesPerIp: 64,
+    allowedHandshakeRatePerIp: Quota.perSecond(1024),
+    allowedHandshakeRatePerSubnet: Quota.perSecond(1024),
     dialFrequencyMs: 1_000,
     dialRate: Quota.perSecond(1024),
     gossipBitVecFrequencyMs: 1_000,
@@ -174,11 +197,13 @@ export function verifyConfig(c: Config): Config {
   int('synchronyBoundMs', c.synchronyBoundMs, 0)
   int('maxHandshakeAgeMs', c.maxHandshakeAgeMs, 0)
   int('handshakeTimeoutMs', c.handshakeTimeoutMs, 1)
+  int('maxConcurrentHandshakes', c.maxConcurrentHandshakes, 1)
+  int('maxConcurrentHandshakesPerIp', c.maxConcurrentHandshakesPerIp, 1)
   int('dialFrequencyMs', c.dialFrequencyMs, 1)
   int('trackedPeerSets', c.trackedPeerSets, 0)
   int('gossipBitVecFrequencyMs', c.gossipBitVecFrequencyMs, 1)
   int('peerGossipMaxCount', c.peerGossipMaxCount, 1)
-  for (const f of ['allowedConnectionRatePerPeer', 'allowedIncomingConnectionRate', 'dialRate', 'allowedBitVecRate', 'allowedPeersRate'] as const) {
+  for (const f of ['allowedConnectionRatePerPeer', 'allowedIncomingConnectionRate', 'allowedHandshakeRatePerIp', 'allowedHandshakeRatePerSubnet', 'dialRate', 'allowedBitVecRate', 'allowedPeersRate'] as const) {
     if (!(c[f] instanceof Quota)) throw new InvalidConfigError(f, 'must be a Quota (Quota.perSecond(n), Quota.perMinute(n), ...)')
   }
   if (typeof c.allowPrivateIps !== 'boolean') throw new InvalidConfigError('allowPrivateIps', 'must be a boolean')

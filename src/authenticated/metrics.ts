@@ -61,8 +61,10 @@ export class Metrics {
   readonly dialAttempts: Counter<'outcome'>
   /** `peers_killed`: connections ended for a protocol violation, by reason. */
   readonly peersKilled: Counter<'reason'>
-  /** `handshakes_refused`: inbound handshakes refused, by reason. */
+  /** `handshakes_refused`: inbound connections refused, at accept or during the handshake, by reason. */
   readonly handshakesRefused: Counter<'reason'>
+  /** `handshakes_pending`: inbound handshakes in progress (admitted, not yet answered or refused). */
+  readonly handshakesPending: Gauge
 
   /**
    * Registers the metrics on `registry`, reusing any metric of the same name already registered
@@ -91,7 +93,8 @@ export class Metrics {
     this.trackedPeers = gauge('tracked_peers', 'keys in the address book')
     this.dialAttempts = counter('dial_attempts', 'outbound dials, by outcome', ['outcome'])
     this.peersKilled = counter('peers_killed', 'connections ended for a protocol violation, by reason', ['reason'])
-    this.handshakesRefused = counter('handshakes_refused', 'inbound handshakes refused, by reason', ['reason'])
+    this.handshakesRefused = counter('handshakes_refused', 'inbound connections refused (at accept or in the handshake), by reason', ['reason'])
+    this.handshakesPending = gauge('handshakes_pending', 'inbound handshakes in progress')
     const b = gauge('p2p_backend_native', '1 when the Rust addon runs the hot paths, 0 on the TypeScript fallback')
     b.set(backend === 'native' ? 1 : 0)
   }

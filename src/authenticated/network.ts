@@ -5,9 +5,11 @@
  * ## Design
  * `Network.create(ctx, cfg)` gives the network and its `Oracle` (which registers peer sets). Channels
  * are registered before `start()`. Running parts, each a task on the context:
- * - listener: accepts at `cfg.listen` under the global incoming-connection quota, verifies the dialer's
- *   handshake, reserves its key with the tracker (only keys of tracked sets; one connection per key),
- *   and only then answers;
+ * - listener: accepts at `cfg.listen` and admits or refuses each connection at once (admission.ts:
+ *   handshakes in progress, per-IP and per-subnet limits, the global incoming rate); for an admitted
+ *   one, screens the claimed key (tracked, not connected, under its rate) before verifying the
+ *   signature, reserves the key with the tracker (tie-break with our own dial: tracker.ts), and only
+ *   then answers;
  * - dialer: every random [0, dialFrequencyMs), dials each dialable peer (learned or bootstrap address)
  *   that is not connected, under the global dial quota;
  * - one `PeerConnection` per connection (gossip, queues, receive loop), registered with the router;
@@ -26,17 +28,20 @@
  * ```
  */
 import { encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
-import { InvalidArgumentError, isP2pError, type HandshakeError } from '../errors.js'
-import type { Context, Handle } from '../runtime/context.js'
+import { ClosedError, InvalidArgumentError, PeerRefusedError, isP2pError, type HandshakeError, type HandshakeReason } from '../errors.js'
+import type { Connection, Context, Handle } from '../runtime/context.js'
 import { parseAddress } from '../runtime/context.js'
-import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming } from '../stream/index.js'
+import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming, type EncryptedConnection } from '../stream/index.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
+import { Admission, type Ticket } from './admission.js'
+import { CompressionUnavailableError } from '../errors.js'
+import { binding } from '../native/load.js'
 import { ChannelQueue, ChannelSender } from './channels.js'
 import { verifyConfig, type Config } from './config.js'
 import { Metrics } from './metrics.js'
 import { PeerConnection } from './peer.js'
-import { Tracker, shuffle } from './tracker/tracker.js'
+import { Tracker, shuffle, type Reservation } from './tracker/tracker.js'
 import type { Channel, Receiver, Recipients, Sender } from './types.js'
 
 /** Registers peer sets with the network's tracker. */
@@ -73,6 +78,7 @@ export class Network {
   readonly #tasks: Handle<unknown>[] = []
   readonly #watchers: { holds: (connected: Uint8Array[]) => boolean; resolve: () => void }[] = []
   readonly #stream: StreamConfig
+  readonly #admission: Admission
   #started = false
 
   private constructor(
@@ -89,6 +95,7 @@ export class Network {
       maxHandshakeAgeMs: cfg.maxHandshakeAgeMs,
       handshakeTimeoutMs: cfg.handshakeTimeoutMs,
     }
+    this.#admission = new Admission(cfg)
   }
 
   /**
@@ -120,12 +127,19 @@ export class Network {
     return { network, oracle: new Oracle(tracker, metrics) }
   }
 
-  /** Register a channel before `start()`; `compression` is a zstd level (both sides must agree). */
+  /**
+   * Register a channel before `start()`; `compression` is a zstd level (both sides must agree).
+   * Throws `CompressionUnavailableError` when `compression` is set and no zstd could be loaded.
+   */
   register(channel: Channel, quota: Quota, backlog: number, compression?: number): [Sender, Receiver] {
     if (this.#started) throw new InvalidArgumentError('channels must be registered before start()')
     if (!Number.isInteger(channel) || channel < 0 || channel > 0xffff_ffff) throw new InvalidArgumentError(`channel must be a u32, got ${channel}`)
     if (this.#channels.has(channel)) throw new InvalidArgumentError(`channel ${channel} is already registered`)
     if (!Number.isInteger(backlog) || backlog < 1) throw new InvalidArgumentError(`backlog must be a positive integer, got ${backlog}`)
+    if (compression !== undefined) {
+      const zstd = binding.zstdStatus()
+      if (zstd.engine === null) throw new CompressionUnavailableError(zstd.detail ?? 'no zstd engine', channel)
+    }
     const spec = { channel, quota, backlog, compression }
     const queue = new ChannelQueue(spec, this.cfg.maxMessageSize, this.metrics)
     this.#channels.set(channel, queue)
@@ -201,7 +215,8 @@ export class Network {
   }
 
   /** Run a connection until it ends, then release its reservation. */
-  #spawnPeer(conn: Awaited<ReturnType<typeof upgradeDialer>>): void {
+  #spawnPeer(conn: EncryptedConnection, reservation: Reservation): void {
+    reservation.markConnected()
     const peer = new PeerConnection(this.ctx, this.cfg, conn, this.tracker, this.#channels, this.metrics)
     this.#peers.set(peer.hex, peer)
     this.#notify()
@@ -210,8 +225,8 @@ export class Network {
         try {
           await peer.run()
         } finally {
-          this.#peers.delete(peer.hex)
-          this.tracker.release(peer.peer)
+          if (this.#peers.get(peer.hex) === peer) this.#peers.delete(peer.hex)
+          this.tracker.release(reservation)
           this.metrics.connections.set(this.tracker.reservations)
           this.#notify()
         }
@@ -219,37 +234,53 @@ export class Network {
     )
   }
 
+  /**
+   * Accept every connection at once and decide it at once (admission.ts): refused ones are closed
+   * before a byte is read, admitted ones start their handshake, whose deadline runs from here.
+   * Nothing waits in a queue.
+   */
   async #listen(listening: ReturnType<Context['listen']>, signal: AbortSignal): Promise<void> {
     const listener = await listening
-    const incoming = new RateLimiter()
-    incoming.define(0, this.cfg.allowedIncomingConnectionRate)
     signal.addEventListener('abort', () => listener.close(), { once: true })
     for (;;) {
-      for (let wait = incoming.check(0, 0, this.ctx.now()); wait > 0; wait = incoming.check(0, 0, this.ctx.now())) {
-        await this.ctx.sleep(Math.ceil(wait), signal)
-      }
       const socket = await listener.accept()
       if (!socket) return
-      this.ctx.spawn('handshake', async () => {
-        try {
-          const verified = await verifyIncoming(this.ctx, this.#stream, socket)
-          if (!this.tracker.reserve(verified.peer, true)) {
-            // Not tracked, already connected, or reconnecting too fast: drop without answering.
-            this.metrics.handshakesRefused.inc({ reason: 'reservation_refused' })
-            socket.sink.close()
-            return
-          }
-          this.metrics.connections.set(this.tracker.reservations)
-          try {
-            this.#spawnPeer(await upgradeListener(this.ctx, verified))
-          } catch (e) {
-            this.tracker.release(verified.peer)
-            throw e
-          }
-        } catch (e) {
-          this.metrics.handshakesRefused.inc({ reason: isP2pError(e, 'ERR_AUTH_FAILED') ? (e as HandshakeError).reason : isP2pError(e) ? e.code : 'error' })
-        }
-      })
+      const ticket = this.#admission.admit(socket.remote, this.ctx.now())
+      if (typeof ticket === 'string') {
+        socket.sink.close()
+        this.metrics.handshakesRefused.inc({ reason: ticket })
+        continue
+      }
+      this.metrics.handshakesPending.set(this.#admission.pending)
+      void this.#handshake(socket, ticket, signal)
+    }
+  }
+
+  /** An admitted inbound connection: verify, screen and reserve its key, then answer. */
+  async #handshake(socket: Connection, ticket: Ticket, signal: AbortSignal): Promise<void> {
+    const deadline = this.ctx.now() + this.cfg.handshakeTimeoutMs
+    try {
+      const verified = await verifyIncoming(this.ctx, this.#stream, socket, (pk) => this.tracker.screenInbound(pk))
+      // Leave a quarter of the handshake window to answer in if our own dial to this key is slow.
+      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, signal)
+      if (typeof claim === 'string') {
+        socket.sink.close()
+        this.metrics.handshakesRefused.inc({ reason: claim })
+        return
+      }
+      this.metrics.connections.set(this.tracker.reservations)
+      try {
+        this.#spawnPeer(await upgradeListener(this.ctx, verified), claim)
+      } catch (e) {
+        this.tracker.release(claim)
+        this.metrics.connections.set(this.tracker.reservations)
+        throw e
+      }
+    } catch (e) {
+      this.metrics.handshakesRefused.inc({ reason: refusalReason(e) })
+    } finally {
+      ticket.done()
+      this.metrics.handshakesPending.set(this.#admission.pending)
     }
   }
 
@@ -259,21 +290,66 @@ export class Network {
     while (!signal.aborted) {
       for (const target of shuffle(this.ctx, this.tracker.dialable())) {
         if (rate.check(0, 0, this.ctx.now()) !== 0) break
-        if (!this.tracker.reserve(target.publicKey, false)) continue
+        const reservation = this.tracker.reserveDial(target.publicKey)
+        if (!reservation) continue
         this.metrics.connections.set(this.tracker.reservations)
-        this.ctx.spawn('dial', async () => {
-          try {
-            const socket = await this.ctx.dial(target.address)
-            this.#spawnPeer(await upgradeDialer(this.ctx, this.#stream, socket, target.publicKey))
-            this.metrics.dialAttempts.inc({ outcome: 'connected' })
-          } catch {
-            this.metrics.dialAttempts.inc({ outcome: 'failed' })
-            this.tracker.release(target.publicKey)
-            this.metrics.connections.set(this.tracker.reservations)
-          }
-        })
+        this.ctx.spawn('dial', () => this.#dialOne(target, reservation))
       }
       await this.ctx.sleep(this.ctx.randomInt(this.cfg.dialFrequencyMs), signal).catch(() => undefined)
     }
   }
+
+  /**
+   * One outbound dial. An inbound connection from the same key that wins the tie (tracker.ts) cancels
+   * it: its socket is closed and the connection, if it completes anyway, is dropped unused.
+   */
+  async #dialOne(target: { publicKey: Uint8Array; address: string }, reservation: Reservation): Promise<void> {
+    let socket: Connection | undefined
+    let cancelled = false
+    reservation.onCancel(() => {
+      cancelled = true
+      socket?.sink.close()
+    })
+    try {
+      socket = await this.ctx.dial(target.address)
+      if (cancelled) throw new ClosedError('dial cancelled')
+      const conn = await upgradeDialer(this.ctx, this.#stream, socket, target.publicKey)
+      if (cancelled || !this.tracker.holds(reservation)) {
+        conn.close()
+        throw new ClosedError('dial cancelled')
+      }
+      this.#spawnPeer(conn, reservation)
+      this.metrics.dialAttempts.inc({ outcome: 'connected' })
+    } catch {
+      this.metrics.dialAttempts.inc({ outcome: cancelled ? 'cancelled' : 'failed' })
+      socket?.sink.close()
+      this.tracker.release(reservation)
+      this.metrics.connections.set(this.tracker.reservations)
+    }
+  }
+}
+
+/** The `handshakes_refused` reason of an inbound handshake that failed with `e`. */
+function refusalReason(e: unknown): string {
+  if (e instanceof PeerRefusedError) return e.reason
+  if (isP2pError(e, 'ERR_HANDSHAKE_TIMEOUT')) return 'timeout'
+  if (isP2pError(e, 'ERR_AUTH_FAILED')) return HANDSHAKE_REASONS[(e as HandshakeError).reason]
+  return isP2pError(e) ? e.code.slice(4).toLowerCase() : 'error'
+}
+
+/** A snake_case `handshakes_refused` reason for each of the reference's handshake errors. */
+const HANDSHAKE_REASONS: Record<HandshakeReason, string> = {
+  UnableToDecode: 'undecodable',
+  InvalidEphemeralPublicKey: 'bad_ephemeral_key',
+  InvalidChannelPublicKey: 'bad_recipient_key',
+  HandshakeNotForUs: 'not_for_us',
+  InvalidTimestampOld: 'stale_timestamp',
+  InvalidTimestampFuture: 'future_timestamp',
+  MissingSignature: 'missing_signature',
+  InvalidPeerPublicKey: 'bad_peer_key',
+  InvalidSignature: 'bad_signature',
+  WrongPeer: 'wrong_peer',
+  RecvFailed: 'recv_failed',
+  SendFailed: 'send_failed',
+  CipherCreationFailed: 'cipher_failed',
 }

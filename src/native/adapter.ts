@@ -149,6 +149,7 @@ export function adaptNative(raw: unknown): Binding {
     RecvCipher: NativeRecvCipher,
     zstdCompress,
     zstdDecompress,
+    zstdStatus: () => ({ engine: 'rust', detail: null }),
     bitvecLacking: g('bitvecLacking'),
     bitvecHasExtraBits: g('bitvecHasExtraBits'),
     QuotaTable: NativeQuotaTable,

@@ -2,8 +2,8 @@
  * The `Binding` interface: every primitive the hot paths need, implemented twice with identical bytes.
  *
  * ## Design
- * `native/` (Rust, napi-rs) and `src/native/js/` (libsodium-wrappers, zstd-napi, @noble/curves, plain
- * TypeScript) both implement this interface. Only `load.ts` chooses between them; everything else calls
+ * `native/` (Rust, napi-rs) and `src/native/js/` (libsodium-wrappers, zstd-napi or a zstd WASM build,
+ * @noble/curves, plain TypeScript) both implement this interface. Only `load.ts` chooses between them; everything else calls
  * `binding` from there. The boundary is crossed once per batch: one call seals every queued frame into
  * one Buffer, one call opens every complete frame of a received chunk.
  *
@@ -18,6 +18,17 @@
 
 /** Error codes a batch open can report as data (the frames before the failing one are returned). */
 export type OpenErrorCode = 'ERR_FRAME_TOO_LARGE' | 'ERR_FRAME_EMPTY' | 'ERR_DECRYPT_FAILED' | 'ERR_NONCE_OVERFLOW'
+
+/** A zstd implementation: the addon's Rust crate, the zstd-napi C addon, or the WASM build. */
+export type ZstdEngine = 'rust' | 'zstd-napi' | 'wasm'
+
+/** The zstd a backend uses, and why any faster engine was passed over. */
+export interface ZstdStatus {
+  /** The engine in use, or null when none loaded (compressed channels then cannot be registered). */
+  engine: ZstdEngine | null
+  /** Why the engines before it were not used (one line each), or null when the first one loaded. */
+  detail: string | null
+}
 
 /** Result of opening every complete frame of a received chunk. */
 export interface OpenResult {
@@ -158,6 +169,11 @@ export interface Binding {
   zstdCompress(data: Uint8Array, level: number): Uint8Array
   /** Decompress; `null` if the input is not valid zstd or its output would exceed `maxBytes`. */
   zstdDecompress(data: Uint8Array, maxBytes: number): Uint8Array | null
+  /**
+   * Which zstd this backend has. The fallback picks its engine on the first call (zstd-napi when it
+   * loads, else the WASM build); engine `null` means no zstd at all, and `zstdCompress` then throws.
+   */
+  zstdStatus(): ZstdStatus
 
   // --- Bit vectors (bitvec Lsb0: bit i is byte i >> 3, mask 1 << (i & 7)) ---
   /** Indices i < n where `ours` has bit i set and `theirs` does not (records the asker lacks), ascending. */

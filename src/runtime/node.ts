@@ -6,7 +6,9 @@
  * (ARCHITECTURE.md rule 2). A socket's reads go into a `ChunkQueue`; reading is paused while more
  * than `readHighWaterBytes` wait unread, so a slow consumer pushes back on its peer through TCP.
  * Writes resolve once the kernel has accepted them (or after `drain`), so a sender that awaits
- * `send` never buffers without bound.
+ * `send` never buffers without bound. A listener hands each connection to `accept()` as it arrives,
+ * still unread; it holds at most `MAX_UNACCEPTED` for a caller that is not accepting, and closes
+ * further ones at once.
  *
  * ## Not provided
  * Timeouts on dial or reads: callers race them against `sleep` where the protocol needs one.
@@ -34,8 +36,13 @@ export interface NodeContextOptions {
   registry?: Registry
 }
 
+/**
+ * A `Connection` over `socket`. An accepted socket arrives paused (`pauseOnConnect`) and starts
+ * reading at the first `recv()`, so a connection refused at accept is closed without reading a byte.
+ */
 function wrap(socket: Socket, highWater: number): Connection {
   const queue = new ChunkQueue()
+  let started = false
   let paused = false
   socket.on('data', (chunk: Buffer) => {
     queue.push(chunk)
@@ -53,6 +60,10 @@ function wrap(socket: Socket, highWater: number): Connection {
     remote,
     stream: {
       recv: async () => {
+        if (!started) {
+          started = true
+          socket.resume()
+        }
         const chunk = await queue.shift()
         if (paused && queue.bytes <= highWater / 2) {
           paused = false
@@ -74,6 +85,9 @@ function wrap(socket: Socket, highWater: number): Connection {
     },
   }
 }
+
+/** Connections a listener holds for `accept()` before it closes new ones at once. */
+const MAX_UNACCEPTED = 1024
 
 /** The real runtime: wall-clock time, OS randomness, timers and TCP sockets. */
 export class NodeContext implements Context {
@@ -129,7 +143,7 @@ export class NodeContext implements Context {
    */
   listen(address: Address): Promise<Listener> {
     const { host, port } = parseAddress(address)
-    const server = createServer({ noDelay: this.#noDelay, pauseOnConnect: false })
+    const server = createServer({ noDelay: this.#noDelay, pauseOnConnect: true })
     const pending: Connection[] = []
     const waiters: ((c: Connection | null) => void)[] = []
     let closed = false
@@ -137,7 +151,8 @@ export class NodeContext implements Context {
       const c = wrap(socket, this.#highWater)
       const w = waiters.shift()
       if (w) w(c)
-      else pending.push(c)
+      else if (pending.length < MAX_UNACCEPTED) pending.push(c)
+      else socket.destroy() // nobody is accepting: refuse rather than queue without bound
     })
     return new Promise((resolve, reject) => {
       server.once('error', (err) => reject(new P2pError('ERR_CLOSED', `listen ${address}: ${err.message}`, { cause: err })))

@@ -106,13 +106,16 @@ export interface IncomingConnection {
   readonly state: { cfg: StreamConfig; deadline: number; ephemeral: Uint8Array; reader: FrameReader }
 }
 
-/** Listener side, step 1: read and verify the dialer's handshake (nothing is sent). */
-export async function verifyIncoming(ctx: Context, cfg: StreamConfig, conn: Connection): Promise<IncomingConnection> {
+/**
+ * Listener side, step 1: read and verify the dialer's handshake (nothing is sent). The deadline runs
+ * from this call. `screen` may refuse the claimed key before its signature is verified (it throws).
+ */
+export async function verifyIncoming(ctx: Context, cfg: StreamConfig, conn: Connection, screen?: (peer: Uint8Array) => void): Promise<IncomingConnection> {
   verifyStreamConfig(cfg)
   const deadline = ctx.now() + cfg.handshakeTimeoutMs
   const reader = new FrameReader(conn.stream)
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
-    const theirs = verifyHandshake(cfg, ctx.now(), await recvHandshake(reader, cfg))
+    const theirs = verifyHandshake(cfg, ctx.now(), await recvHandshake(reader, cfg), screen)
     return { peer: theirs.peer, connection: conn, state: { cfg, deadline, ephemeral: theirs.ephemeral, reader } }
   })())
 }

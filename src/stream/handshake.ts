@@ -41,8 +41,12 @@ export function createHandshake(cfg: StreamConfig, recipient: Uint8Array, epheme
   })
 }
 
-/** The reference's checks, in order; throws `HandshakeError` naming the first that fails. */
-export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Array): VerifiedHandshake {
+/**
+ * The reference's checks, in order; throws `HandshakeError` naming the first that fails. `screen`, when
+ * given, sees the claimed signer key after every cheap check and before the signature is verified, and
+ * throws to refuse it (a listener refuses keys it would not accept anyway without paying for a verify).
+ */
+export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Array, screen?: (peer: Uint8Array) => void): VerifiedHandshake {
   let h
   try {
     h = decodeHandshake(body)
@@ -62,6 +66,7 @@ export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Arr
   if (!h.signature) throw new HandshakeError('MissingSignature')
   const peer = h.signature.publicKey
   if (!scheme.validate(peer)) throw new HandshakeError('InvalidPeerPublicKey')
+  screen?.(peer)
   const payload = handshakePayload(h.recipientPublicKey, h.ephemeralPublicKey, ts)
   if (!scheme.verify(cfg.namespace, payload, peer, h.signature.signature)) throw new HandshakeError('InvalidSignature')
   return { peer: Uint8Array.from(peer), ephemeral: Uint8Array.from(h.ephemeralPublicKey), timestamp: ts }

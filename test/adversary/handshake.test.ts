@@ -43,7 +43,7 @@ describe('before authentication: the attacker is refused, the honest stream is u
       const conn = await s.attacker.dial(s.a.address)
       await conn.sink.send(s.attacker.randomBytes(4096))
       expect(await closedByPeer(conn)).toBe(true)
-      expect(await refused(s, 'RecvFailed')).toBe(1) // random length prefix: over the limit
+      expect(await refused(s, 'recv_failed')).toBe(1) // random length prefix: over the limit
     }))
 
   it('a well-framed handshake of random bytes: UnableToDecode (seed=102)', () =>
@@ -51,7 +51,7 @@ describe('before authentication: the attacker is refused, the honest stream is u
       const conn = await s.attacker.dial(s.a.address)
       await conn.sink.send(frame(Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, ...s.attacker.randomBytes(80))))
       await closedByPeer(conn)
-      expect(await refused(s, 'UnableToDecode')).toBe(1)
+      expect(await refused(s, 'undecodable')).toBe(1)
     }))
 
   it('a 4 GiB length prefix: refused at once, nothing allocated (seed=103)', () =>
@@ -62,7 +62,7 @@ describe('before authentication: the attacker is refused, the honest stream is u
       await conn.sink.send(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 1, 2, 3))
       await closedByPeer(conn)
       expect(s.ctx.now() - t0).toBeLessThan(100) // one link round trip, not a timeout
-      expect(await refused(s, 'RecvFailed')).toBe(1) // the reference's name for a frame it cannot read
+      expect(await refused(s, 'recv_failed')).toBe(1) // the reference's RecvFailed: a frame it cannot read
       expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20)
     }))
 
@@ -84,21 +84,57 @@ describe('before authentication: the attacker is refused, the honest stream is u
       expect(heldMs).toBeGreaterThanOrEqual(5_000) // Config.test's handshakeTimeoutMs
       expect(heldMs).toBeLessThan(5_200)
       expect(written).toBeLessThan(bytes.length)
-      expect(await refused(s, 'ERR_HANDSHAKE_TIMEOUT')).toBe(1)
+      expect(await refused(s, 'timeout')).toBe(1)
       conn.sink.close()
       await trickle
       expect(s.a.network.connected().map(hex)).not.toContain(hex(insider.publicKey))
     }))
 
-  it('1,000 idle connections at once: admitted at the incoming rate, each cut at the deadline (seed=105)', () =>
+  it('1,000 idle connections at once from one host: the per-IP handshake limit holds 8, the rest are closed at accept, nothing queues (seed=105)', () =>
     underAttack(
       105,
       async (s) => {
+        const t0 = s.ctx.now()
         const conns = await Promise.all(Array.from({ length: 1000 }, () => s.attacker.dial(s.a.address)))
+        const closedAt = await Promise.all(conns.map(async (c) => (await closedByPeer(c), s.ctx.now() - t0)))
+        expect(await refused(s, 'ip_busy')).toBe(992)
+        expect(await refused(s, 'timeout')).toBe(8)
+        // Refused ones are closed within a link round trip; held ones at the deadline (5 s), none later.
+        expect(closedAt.filter((ms) => ms < 100)).toHaveLength(992)
+        expect(Math.max(...closedAt)).toBeLessThan(5_100)
+        expect(await metric(s.a.ctx, 'handshakes_pending')).toBe(0)
+      },
+      { maxConcurrentHandshakesPerIp: 8 },
+    ))
+
+  it('1,000 idle connections at once from 1,000 hosts: the global rate admits its burst, the rest are closed at accept (seed=110)', () =>
+    underAttack(
+      110,
+      async (s) => {
+        const conns = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.rt.context(`10.${1 + (i >> 8)}.${i & 0xff}.9`).dial(s.a.address)))
         await Promise.all(conns.map((c) => closedByPeer(c)))
-        expect(await refused(s, 'ERR_HANDSHAKE_TIMEOUT')).toBe(1000)
+        const held = await refused(s, 'timeout')
+        // The burst of 200 (one cell went to Bob's connection), plus what the rate refills during the dials.
+        expect(held).toBeGreaterThanOrEqual(199)
+        expect(held).toBeLessThan(260)
+        expect(await refused(s, 'global_rate')).toBe(1000 - held)
       },
       { allowedIncomingConnectionRate: Quota.perSecond(200) },
+    ))
+
+  it('a partial handshake per host from 50 hosts holds at most maxConcurrentHandshakes slots: one more is closed at once (seed=111)', () =>
+    underAttack(
+      111,
+      async (s) => {
+        const conns = await Promise.all(Array.from({ length: 50 }, (_, i) => s.rt.context(`10.9.${i}.9`).dial(s.a.address)))
+        for (const c of conns) await c.sink.send(Uint8Array.of(0, 0)) // half a length prefix, then nothing
+        await s.ctx.sleep(10)
+        expect(await metric(s.a.ctx, 'handshakes_pending')).toBe(40)
+        expect(await refused(s, 'handshakes_full')).toBe(10)
+        await Promise.all(conns.map((c) => closedByPeer(c)))
+        expect(await refused(s, 'timeout')).toBe(40)
+      },
+      { maxConcurrentHandshakes: 40 },
     ))
 
   it('a replayed handshake of a connected peer: dropped without an answer (seed=106)', () =>
@@ -108,7 +144,7 @@ describe('before authentication: the attacker is refused, the honest stream is u
       const conn = await s.attacker.dial(s.a.address)
       await conn.sink.send(captured)
       await closedByPeer(conn)
-      expect(await refused(s, 'reservation_refused')).toBe(1)
+      expect(await refused(s, 'already_connected')).toBe(1)
     }))
 
   it('a replayed handshake of a peer not connected: answered, then cut at the first frame the replayer cannot seal (seed=107)', () =>
@@ -127,10 +163,10 @@ describe('before authentication: the attacker is refused, the honest stream is u
     }))
 
   it.each([
-    ['another namespace', 'InvalidSignature', { namespace: new TextEncoder().encode('other-app_STREAM') }],
-    ['another recipient', 'HandshakeNotForUs', { recipient: bob.publicKey }],
-    ['a stale timestamp (60 s old)', 'InvalidTimestampOld', { timestampMs: -60_000 }],
-    ['a future timestamp (60 s ahead)', 'InvalidTimestampFuture', { timestampMs: 60_000 }],
+    ['another namespace', 'bad_signature', { namespace: new TextEncoder().encode('other-app_STREAM') }],
+    ['another recipient', 'not_for_us', { recipient: bob.publicKey }],
+    ['a stale timestamp (60 s old)', 'stale_timestamp', { timestampMs: -60_000 }],
+    ['a future timestamp (60 s ahead)', 'future_timestamp', { timestampMs: 60_000 }],
   ] as const)('a handshake signed for %s is refused as %s (seed=108)', (_what, reason, opts) =>
     underAttack(108, async (s) => {
       const o = 'timestampMs' in opts ? { timestampMs: s.ctx.now() + opts.timestampMs } : opts
@@ -146,6 +182,6 @@ describe('before authentication: the attacker is refused, the honest stream is u
       const conn = await s.attacker.dial(s.a.address)
       await conn.sink.send(craftHandshake(s.attacker, outsider, alice.publicKey))
       expect(await conn.stream.recv()).toBeNull()
-      expect(await refused(s, 'reservation_refused')).toBe(1)
+      expect(await refused(s, 'not_in_peer_set')).toBe(1)
     }))
 })

@@ -15,6 +15,7 @@ import {
   HandshakeError,
   HandshakeTimeoutError,
   ClosedError,
+  PeerRefusedError,
 } from '../../src/errors.js'
 import { typedError } from '../../src/native/codes.js'
 
@@ -33,6 +34,7 @@ describe('typed errors', () => {
     [new HandshakeError('WrongPeer', 'expected ab'), 'HandshakeError', 'ERR_AUTH_FAILED', /\(WrongPeer\): expected ab/],
     [new HandshakeTimeoutError('127.0.0.1:1', 5000), 'HandshakeTimeoutError', 'ERR_HANDSHAKE_TIMEOUT', /no handshake in 5000ms/],
     [new ClosedError(), 'ClosedError', 'ERR_CLOSED', /closed/],
+    [new PeerRefusedError('key_rate'), 'PeerRefusedError', 'ERR_PEER_REFUSED', /peer refused \(key_rate\)/],
   ]
   it.each(table)('%s has its name, code and message', (err, name, code, message) => {
     expect(err).toBeInstanceOf(P2pError)

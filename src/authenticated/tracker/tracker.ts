@@ -7,26 +7,82 @@
  * the connection ends. A reservation also costs a cell of the per-peer connection GCRA, which bounds
  * reconnect storms. Inbound reservations require the key to be in a tracked set.
  *
- * Every method is synchronous, so no caller ever observes half-updated state (the property the
- * reference gets from its actor): JavaScript runs each call to completion.
+ * Simultaneous dials: when a verified inbound handshake arrives from a key we are dialing, the
+ * connection dialed by the smaller key wins (keys compared bytewise), so both ends keep the same one.
+ * If the inbound wins, our dial is cancelled and its reservation passes to the inbound connection. If
+ * our dial wins, the inbound waits (at most until `waitUntil`) for the dial's outcome: refused if the
+ * dial connected, accepted if it failed or did not finish in time. So a dial that can never complete
+ * (the other side refuses it at accept, or it hangs) never keeps a valid inbound connection out, and
+ * a restarted peer comes back by whichever direction completes first. The reference has no tie-break:
+ * both ends refuse and retry later.
+ *
+ * Every method is synchronous except `claimInbound`, whose only wait is on a dial's outcome; no caller
+ * ever observes half-updated state.
  *
  * ## Not provided
  * Bans: a killed peer may reconnect when its connection quota allows, as in the reference.
  */
 import type { Peer } from '../../codec/index.js'
+import { PeerRefusedError } from '../../errors.js'
 import type { Context } from '../../runtime/context.js'
-import { RateLimiter } from '../../utils/ratelimit.js'
+import { KeyedRate } from '../admission.js'
 import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
 
-const CONNECTION_CLASS = 0
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+
+/** Why a verified inbound key is refused (the `handshakes_refused` reason). */
+export type KeyRefusal = PeerRefusedError['reason']
+
+/** The single connection slot of one key, held by a dial in progress or by a connection. */
+export class Reservation {
+  #connected = false
+  #cancel: (() => void) | undefined
+  #settle!: (connected: boolean) => void
+  /** Resolves once the holder connected (true) or gave up (false). */
+  readonly settled = new Promise<boolean>((r) => (this.#settle = r))
+
+  /** @internal made by the `Tracker` */
+  constructor(
+    /** The key, hex. */
+    readonly key: string,
+    /** Whether an inbound connection holds it (else a dial). */
+    readonly inbound: boolean,
+  ) {}
+
+  /** Whether the holder has an established connection. */
+  get connected(): boolean {
+    return this.#connected
+  }
+
+  /** What cancels the dial holding this reservation (close its socket). */
+  onCancel(cancel: () => void): void {
+    this.#cancel = cancel
+  }
+
+  /** @internal */
+  cancel(): void {
+    this.#cancel?.()
+    this.#settle(false)
+  }
+
+  /** @internal */
+  markConnected(): void {
+    this.#connected = true
+    this.#settle(true)
+  }
+
+  /** @internal */
+  markReleased(): void {
+    this.#settle(false)
+  }
+}
 
 export class Tracker {
   readonly directory: Directory
-  readonly #reserved = new Set<string>()
-  readonly #limits = new RateLimiter()
-  readonly #ids = new Map<string, number>()
+  readonly #reserved = new Map<string, Reservation>()
+  readonly #rate: KeyedRate
+  readonly #me: Uint8Array
 
   constructor(
     private readonly ctx: Context,
@@ -45,31 +101,87 @@ export class Tracker {
       synchronyBoundMs: cfg.synchronyBoundMs,
       bootstrappers: cfg.bootstrappers,
     })
-    this.#limits.define(CONNECTION_CLASS, cfg.allowedConnectionRatePerPeer)
+    this.#rate = new KeyedRate(cfg.allowedConnectionRatePerPeer)
+    this.#me = cfg.signer.publicKey
   }
 
-  /** A small stable integer per key (rate-limit tables are keyed by it). */
-  idOf(pk: Uint8Array): number {
+  /** Reserve `pk` for a dial; undefined if taken or over the per-peer connection rate. */
+  reserveDial(pk: Uint8Array): Reservation | undefined {
     const k = hexOf(pk)
-    let id = this.#ids.get(k)
-    if (id === undefined) this.#ids.set(k, (id = this.#ids.size + 1))
-    return id
+    if (this.#reserved.has(k)) return undefined
+    if (!this.#rate.check(k, this.ctx.now())) return undefined
+    const r = new Reservation(k, false)
+    this.#reserved.set(k, r)
+    return r
   }
 
-  /** Reserve the single connection slot of `pk`; false if taken, rate-limited or (inbound) not allowed. */
-  reserve(pk: Uint8Array, inbound: boolean): boolean {
+  /**
+   * Screen a claimed inbound key before its signature is verified: throws `PeerRefusedError` for a key
+   * outside every tracked set, one already connected, or one over its connection rate (peeked: the
+   * cell is spent only once the handshake verified). A key we are dialing passes (see `claimInbound`).
+   */
+  screenInbound(pk: Uint8Array): void {
+    if (!this.directory.isAllowed(pk)) throw new PeerRefusedError('not_in_peer_set')
     const k = hexOf(pk)
-    if (this.#reserved.has(k)) return false
-    if (inbound && !this.directory.isAllowed(pk)) return false
-    if (this.#limits.check(this.idOf(pk), CONNECTION_CLASS, this.ctx.now()) !== 0) return false
-    this.#reserved.add(k)
-    return true
+    const r = this.#reserved.get(k)
+    if (r) {
+      if (r.inbound || r.connected) throw new PeerRefusedError('already_connected')
+      return
+    }
+    if (!this.#rate.peek(k, this.ctx.now())) throw new PeerRefusedError('key_rate')
   }
 
-  release(pk: Uint8Array): void {
-    this.#reserved.delete(hexOf(pk))
+  /**
+   * Reserve `pk` for a verified inbound connection, resolving the tie with a dial in progress to the
+   * same key (see the module doc); waits for our dial at most until `waitUntil` (ms, context clock).
+   * Resolves with the reservation or the reason it was refused.
+   */
+  async claimInbound(pk: Uint8Array, waitUntil: number, signal?: AbortSignal): Promise<Reservation | KeyRefusal> {
+    const k = hexOf(pk)
+    let paid = false
+    for (;;) {
+      if (!this.directory.isAllowed(pk)) return 'not_in_peer_set'
+      const held = this.#reserved.get(k)
+      if (!held) {
+        if (!paid && !this.#rate.check(k, this.ctx.now())) return 'key_rate'
+        const r = new Reservation(k, true)
+        this.#reserved.set(k, r)
+        return r
+      }
+      if (held.inbound || held.connected) return 'already_connected'
+      // Our dial to the same key is in progress: the connection dialed by the smaller key wins.
+      if (compareKeys(pk, this.#me) < 0) {
+        this.#take(held)
+        paid = true
+        continue
+      }
+      const wait = waitUntil - this.ctx.now()
+      const outcome = wait > 0 ? await raceTimeout(this.ctx, held.settled, wait, signal) : undefined
+      if (outcome === true) return 'already_connected'
+      if (outcome === undefined && this.#reserved.get(k) === held) this.#take(held)
+      // The dial failed, or was cancelled for taking too long: its cell pays for this connection.
+      paid = true
+    }
   }
 
+  /** Cancel the dial holding `r` and free its slot (for the caller to take at once). */
+  #take(r: Reservation): void {
+    this.#reserved.delete(r.key)
+    r.cancel()
+  }
+
+  /** Whether `r` still holds its key's slot (a cancelled dial no longer does). */
+  holds(r: Reservation): boolean {
+    return this.#reserved.get(r.key) === r
+  }
+
+  /** Free `r`'s slot if it still holds it. */
+  release(r: Reservation): void {
+    if (this.#reserved.get(r.key) === r) this.#reserved.delete(r.key)
+    r.markReleased()
+  }
+
+  /** Whether `pk`'s slot is held (by a dial or a connection). */
   isReserved(pk: Uint8Array): boolean {
     return this.#reserved.has(hexOf(pk))
   }
@@ -89,6 +201,26 @@ export class Tracker {
 
   handlePeers(peers: Peer[]): PeersOutcome {
     return this.directory.handlePeers(peers, this.ctx.now())
+  }
+}
+
+/** Bytewise order of two keys (shorter first on a common prefix). */
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}
+
+/** `p`'s value, or undefined if `ms` pass (or `signal` fires) first. */
+async function raceTimeout<T>(ctx: Context, p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
+  const timer = new AbortController()
+  const onAbort = () => timer.abort()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([p, ctx.sleep(ms, timer.signal).then(() => undefined, () => undefined)])
+  } finally {
+    timer.abort()
+    signal?.removeEventListener('abort', onAbort)
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * The fallback `Binding`: the same bytes as the Rust addon, from libsodium-wrappers (WASM), zstd-napi,
- * @noble/curves (BLS only) and plain TypeScript.
+ * The fallback `Binding`: the same bytes as the Rust addon, from libsodium-wrappers (WASM), zstd-napi
+ * or a zstd WASM build (`zstd.ts`), @noble/curves (BLS only) and plain TypeScript.
  *
  * ## Design
- * One module per primitive; this file only assembles them once libsodium is ready.
+ * One module per primitive; this file only assembles them once libsodium and the zstd WASM are ready.
  *
  * ## Not provided
  * The addon's speed, and ZIP-215 verification (see `sign.ts`).
@@ -18,10 +18,10 @@ import { makeDh } from './dh.js'
 import { makeCiphers } from './frame.js'
 import { JsQuotaTable } from './quota.js'
 import { makeSigner } from './sign.js'
-import { zstdCompress, zstdDecompress } from './zstd.js'
+import { prepareZstd, zstdCompress, zstdDecompress, zstdStatus } from './zstd.js'
 
 export async function createJsBinding(): Promise<Binding> {
-  await sodium.ready
+  await Promise.all([sodium.ready, prepareZstd()])
   return {
     name: 'js',
     ...makeSigner(sodium),
@@ -29,6 +29,7 @@ export async function createJsBinding(): Promise<Binding> {
     ...makeCiphers(sodium),
     zstdCompress,
     zstdDecompress,
+    zstdStatus,
     bitvecLacking,
     bitvecHasExtraBits,
     QuotaTable: JsQuotaTable,
