@@ -1,6 +1,6 @@
 //! napi glue: converts between JavaScript values and the concern modules; no logic of its own.
 
-use crate::{bitvec, dh, frame, quota, sign, zstd};
+use crate::{bitvec, cpu, dh, frame, quota, sign, zstd};
 use napi::bindgen_prelude::{BigInt, Buffer, Uint32Array, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -31,6 +31,38 @@ fn arr32(b: &[u8], what: &str) -> Result<[u8; 32]> {
 
 fn sign_err(e: sign::InvalidArgument) -> Error {
     invalid(e.0)
+}
+
+// ---- build information ----
+
+/// A CPU feature the addon's libraries dispatch on (see `cpu.rs`).
+#[napi(object)]
+pub struct CpuFeature {
+    pub name: String,
+    pub detected: bool,
+    pub used_by: String,
+}
+
+/// What the loader checks before using the addon, and what `quorumnet doctor` prints.
+#[napi(object)]
+pub struct AddonInfo {
+    /// The crate version; the loader refuses an addon whose version differs from the package's.
+    pub version: String,
+    /// The Rust target triple the addon was built for.
+    pub target: String,
+    pub cpu_features: Vec<CpuFeature>,
+}
+
+#[napi]
+pub fn addon_info() -> AddonInfo {
+    AddonInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        target: env!("QUORUMNET_TARGET").to_string(),
+        cpu_features: cpu::features()
+            .into_iter()
+            .map(|f| CpuFeature { name: f.name.to_string(), detected: f.detected, used_by: f.used_by.to_string() })
+            .collect(),
+    }
 }
 
 // ---- Ed25519 ----

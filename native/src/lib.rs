@@ -13,6 +13,7 @@
 #![deny(clippy::all)]
 
 pub mod bitvec;
+pub mod cpu;
 pub mod dh;
 pub mod frame;
 pub mod quota;

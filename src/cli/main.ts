@@ -1,5 +1,5 @@
 /**
- * The `quorumnet` command: `demo`, `node`, `keygen`.
+ * The `quorumnet` command: `demo`, `node`, `keygen`, `doctor`.
  *
  * ## Design
  * `main(argv, io)` dispatches on the first argument and returns the exit code; `bin/quorumnet.mjs`
@@ -15,12 +15,14 @@
  * quorumnet keygen --seed 1
  * quorumnet demo --seconds 10
  * quorumnet node --config node.json
+ * quorumnet doctor
  * ```
  */
 import { Bls12381, Ed25519 } from '../crypto/index.js'
 import { NodeContext } from '../runtime/node.js'
 import { intFlag, parseFlags, stringFlag, UsageError } from './args.js'
 import { DEMO_USAGE, runDemo } from './demo.js'
+import { runDoctor } from './doctor.js'
 import { hex, schemeOf } from './keys.js'
 import { runNode, type NodeIo } from './node.js'
 
@@ -31,7 +33,8 @@ export const USAGE = `usage: quorumnet <command> [flags]
 commands:
   demo     run a local network on loopback with a live view (quorumnet demo --help)
   node     run one node from a JSON config, with a chat on stdin (quorumnet node --help)
-  keygen   print a new key pair in hex (quorumnet keygen --help)`
+  keygen   print a new key pair in hex (quorumnet keygen --help)
+  doctor   print the backend (native addon or fallback), its versions, CPU features and why (quorumnet doctor --help)`
 
 const KEYGEN_USAGE = `usage: quorumnet keygen [--seed N] [--scheme ed25519|bls12381]
 
@@ -64,6 +67,8 @@ export async function main(argv: string[], io: NodeIo): Promise<number> {
         return await runNode(rest, io)
       case 'keygen':
         return keygen(rest, io)
+      case 'doctor':
+        return runDoctor(rest, io)
       case undefined:
       case 'help':
       case '--help':
@@ -71,7 +76,7 @@ export async function main(argv: string[], io: NodeIo): Promise<number> {
         io.stdout.write(USAGE + '\n')
         return command === undefined ? 2 : 0
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: demo, node, keygen)`)
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: demo, node, keygen, doctor)`)
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -15,6 +15,8 @@ import {
   HandshakeError,
   HandshakeTimeoutError,
   ClosedError,
+  CompressionUnavailableError,
+  NativeVersionMismatchError,
   PeerRefusedError,
 } from '../../src/errors.js'
 import { typedError } from '../../src/native/codes.js'
@@ -34,6 +36,8 @@ describe('typed errors', () => {
     [new HandshakeError('WrongPeer', 'expected ab'), 'HandshakeError', 'ERR_AUTH_FAILED', /\(WrongPeer\): expected ab/],
     [new HandshakeTimeoutError('127.0.0.1:1', 5000), 'HandshakeTimeoutError', 'ERR_HANDSHAKE_TIMEOUT', /no handshake in 5000ms/],
     [new ClosedError(), 'ClosedError', 'ERR_CLOSED', /closed/],
+    [new CompressionUnavailableError('no engine', 3), 'CompressionUnavailableError', 'ERR_COMPRESSION_UNAVAILABLE', /^channel 3 asks for zstd compression, which is not available on this platform \(no engine\)$/],
+    [new NativeVersionMismatchError('/x.node', '0.0.9', '0.1.0'), 'NativeVersionMismatchError', 'ERR_NATIVE_VERSION_MISMATCH', /\/x\.node is version 0\.0\.9, but quorumnet is 0\.1\.0/],
     [new PeerRefusedError('key_rate'), 'PeerRefusedError', 'ERR_PEER_REFUSED', /peer refused \(key_rate\)/],
   ]
   it.each(table)('%s has its name, code and message', (err, name, code, message) => {
