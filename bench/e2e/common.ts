@@ -80,6 +80,7 @@ export type Command =
   | { id: number; cmd: 'listen'; impl: WorkerImpl; scenario: SocketScenario }
   | { id: number; cmd: 'dial'; impl: WorkerImpl; scenario: SocketScenario; info: unknown }
   | { id: number; cmd: 'start' }
+  | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'mark' }
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'exit' }

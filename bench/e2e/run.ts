@@ -109,8 +109,8 @@ interface Worker {
 }
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
 
-async function startWorker(native: string | undefined): Promise<Worker> {
-  const env = { ...process.env }
+async function startWorker(native: string | undefined, extraEnv: Record<string, string> = {}): Promise<Worker> {
+  const env = { ...process.env, ...extraEnv }
   if (native === undefined) delete env.P2P_NATIVE
   else env.P2P_NATIVE = native
   // E2E_CPU_PROF=dir: each worker writes a V8 CPU profile there when it exits.
@@ -193,8 +193,8 @@ async function measure(counters: { mark(): Promise<Mark> }[], timing: Timing): P
   return marks
 }
 
-/** One lowest-priority busy loop per core, so that no CPU goes idle (see `ScenarioSpec.awake`). */
-function keepAwake(): () => void {
+/** One lowest-priority busy loop per core, so that no CPU goes idle (see `ScenarioSpec.awake`); returns the stop. */
+export function keepAwake(): () => void {
   const spinners = cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
   for (const s of spinners) if (s.pid) setPriority(s.pid, 19)
   return () => spinners.forEach((s) => s.kill('SIGKILL'))
@@ -261,6 +261,59 @@ async function runSocketOn(base: Result, scenario: SocketScenario, candidate: Ca
   } finally {
     await Promise.all(workers.map((w) => w.kill()))
     if (process.env.E2E_DEBUG) console.error('workers gone')
+  }
+}
+
+/**
+ * A scenario set up once (workers started, connected) whose load runs only during `window` calls, so
+ * that windows of several sessions can be interleaved (the benchmark gate). Two-process layout.
+ */
+export interface Session {
+  /**
+   * Run the load `warmupS` unmeasured, then one window of `seconds`, then pause it. Resolves to the
+   * window's figure (p50 in us for rtt) and the failed sends or dials counted in the window; with
+   * `seconds` 0 it only warms up (figure NaN).
+   */
+  window(warmupS: number, seconds: number): Promise<{ value: number; errors: number }>
+  close(): Promise<void>
+}
+
+/**
+ * Start a session of `scenario` for a worker candidate; `env` is added to the workers' environment
+ * (`E2E_QUORUMNET_ROOT` selects the quorumnet build). Rejects with a one-line reason.
+ */
+export async function openSession(scenario: SocketScenario, candidate: Candidate, env: Record<string, string> = {}): Promise<Session> {
+  const spec = SCENARIOS[scenario]
+  const { impl, native } = workerOf(candidate)
+  const workers: Worker[] = []
+  const close = () => Promise.all(workers.map((w) => w.kill())).then(() => undefined)
+  try {
+    const starting = [startWorker(native, env), startWorker(native, env)]
+    for (const w of starting) void w.then((x) => workers.push(x), () => undefined)
+    const [server, client] = (await Promise.all(starting)) as [Worker, Worker]
+    const info = await server.call({ cmd: 'listen', impl, scenario })
+    await client.call({ cmd: 'dial', impl, scenario, info })
+    const counter = spec.counter === 'server' ? server : client
+    const mark = () => counter.call({ cmd: 'mark' }, 30_000) as Promise<Mark & { errors: number }>
+    return {
+      async window(warmupS, seconds) {
+        await client.call({ cmd: 'start' })
+        try {
+          await sleep(warmupS * 1000)
+          if (seconds <= 0) return { value: NaN, errors: 0 }
+          const a = await mark()
+          await sleep(seconds * 1000)
+          const b = await mark()
+          return { value: figures(scenario, [[a, b]]).figure.median, errors: b.errors - a.errors }
+        } finally {
+          await client.call({ cmd: 'pause' }, 20_000)
+        }
+      },
+      close,
+    }
+  } catch (e) {
+    await close()
+    throw new Error(reasonOf(e))
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * A child process of the end-to-end benchmark: hosts the listening side, the dialing side, or both
  * (the one-process variant) of one scenario for one candidate, driven by the harness over IPC
- * (`Command` in, `Reply` out). Loads only the candidate it is asked for; the quorumnet backend is
- * whatever `P2P_NATIVE` in this process's environment selects.
+ * (`Command` in, `Reply` out); `pause` stops the load and a later `start` resumes it (the gate's
+ * windows). Loads only the candidate it is asked for; the quorumnet backend is whatever `P2P_NATIVE`
+ * in this process's environment selects, and the quorumnet build is `E2E_QUORUMNET_ROOT`'s
+ * (`impls/quorumnet.ts`).
  */
 import { CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
 import type { Conn, Impl, Served, Tuning } from './impls/types.js'
@@ -35,14 +37,17 @@ const counting = (c: Conn) =>
  */
 function pump(send: (m: Uint8Array) => void | Promise<unknown>, msg: Uint8Array) {
   let running = false
+  /** Which start() the running loop belongs to: a loop still awaiting a send after a pause never resumes. */
+  let generation = 0
   let done: Promise<void> = Promise.resolve()
   return {
     start() {
       running = true
+      const mine = ++generation
       done = (async () => {
         let n = 0
         let turned = performance.now()
-        while (running) {
+        while (running && mine === generation) {
           const p = send(msg)
           if (p) await p
           if ((++n & 63) === 0 && performance.now() - turned >= 10) {
@@ -104,13 +109,16 @@ async function dial(impl: Impl, cmd: Command & { cmd: 'dial' }): Promise<void> {
       const c = await impl.dial(cmd.info, 0, tuning)
       closers.push(() => c.close())
       let running = false
+      let inFlight = false
       let sentAt = 0
       const next = () => {
+        inFlight = true
         sentAt = performance.now()
         const p = c.send(msg)
         if (p) p.catch(() => void errors++)
       }
       c.onMessage(() => {
+        inFlight = false
         latencies.push((performance.now() - sentAt) * 1000)
         count++
         if (running) next()
@@ -118,9 +126,13 @@ async function dial(impl: Impl, cmd: Command & { cmd: 'dial' }): Promise<void> {
       load = {
         start: () => {
           running = true
-          next()
+          if (!inFlight) next()
         },
-        stop: async () => void (running = false),
+        // Wait for the last request's answer, so that a later start has exactly one request in flight.
+        stop: async () => {
+          running = false
+          for (let i = 0; inFlight && i < 400; i++) await new Promise((r) => setTimeout(r, 5))
+        },
       }
       return
     }
@@ -165,6 +177,9 @@ async function handle(cmd: Command): Promise<unknown> {
       return dial(await loaders[cmd.impl](), cmd)
     case 'start':
       load?.start()
+      return null
+    case 'pause':
+      await load?.stop()
       return null
     case 'mark': {
       const m: Mark & { errors: number } = { t: performance.now(), count, bytes, errors, latencies }

@@ -8,14 +8,37 @@
  * connection scenario uses the network's own handshake (`quorumnet/stream`: TCP, then the signed
  * Ed25519 + X25519 exchange, both keys verified), since a network dials on its own schedule.
  */
-import { Config, Network, Recipients, type Receiver, type Sender } from '../../../src/authenticated/index.js'
-import { STREAM_SUFFIX, withSuffix } from '../../../src/codec/index.js'
-import { Ed25519 } from '../../../src/crypto/index.js'
-import { NodeContext } from '../../../src/runtime/index.js'
-import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming } from '../../../src/stream/index.js'
-import { Quota } from '../../../src/utils/quota.js'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type * as AuthenticatedApi from '../../../src/authenticated/index.js'
+import type * as CodecApi from '../../../src/codec/index.js'
+import type * as CryptoApi from '../../../src/crypto/index.js'
+import type * as RuntimeApi from '../../../src/runtime/index.js'
+import type * as StreamApi from '../../../src/stream/index.js'
+import type * as QuotaApi from '../../../src/utils/quota.js'
 import { CLIENT_SEED, freePort, MAX_MESSAGE, SERVER_SEED } from '../common.js'
 import type { Conn, Impl, Tuning } from './types.js'
+
+/**
+ * The quorumnet build under test: the sources under `E2E_QUORUMNET_ROOT` (the benchmark gate points it
+ * at the baseline's build), else this repository's. Only these modules come from there; everything
+ * else in the worker is this repository's harness, and it uses only API that both builds have.
+ */
+export const QUORUMNET_ROOT = process.env.E2E_QUORUMNET_ROOT ?? join(import.meta.dirname, '..', '..', '..')
+const load = <T>(module: string): Promise<T> => import(pathToFileURL(join(QUORUMNET_ROOT, 'src', module)).href) as Promise<T>
+const [{ Config, Network, Recipients }, { STREAM_SUFFIX, withSuffix }, { Ed25519 }, { NodeContext }, { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming }, { Quota }] = await Promise.all([
+  load<typeof AuthenticatedApi>('authenticated/index.ts'),
+  load<typeof CodecApi>('codec/index.ts'),
+  load<typeof CryptoApi>('crypto/index.ts'),
+  load<typeof RuntimeApi>('runtime/index.ts'),
+  load<typeof StreamApi>('stream/index.ts'),
+  load<typeof QuotaApi>('utils/quota.ts'),
+])
+type Ed25519 = CryptoApi.Ed25519
+type Network = AuthenticatedApi.Network
+type Sender = AuthenticatedApi.Sender
+type Receiver = AuthenticatedApi.Receiver
+type StreamConfig = StreamApi.StreamConfig
 
 const NS = new TextEncoder().encode('quorumnet-bench')
 /** Room for the largest message of any scenario. */
