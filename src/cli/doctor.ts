@@ -52,8 +52,10 @@ export function formatReport(r: LoadReport): string {
     lines.push([i === 0 ? 'tried' : '', `${SOURCE[a.source]} ${a.target}: ${a.error ?? 'loaded'}`])
   }
   if (r.fallbackReason !== null) {
-    const hint = r.mode === '0' ? '' : ' (install the platform package, or run `npm run build:native` with cargo on PATH)'
-    lines.push(['fallback', r.fallbackReason + hint])
+    const why =
+      r.mode === '0' ? 'P2P_NATIVE=0 asked for it'
+      : `no addon loaded (see tried); install ${r.platformPackage ?? 'a platform package'}, or run \`npm run build:native\` with cargo on PATH`
+    lines.push(['fallback', why])
   }
   return lines.map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n')
 }
