@@ -56,6 +56,20 @@ export interface CpuFeature {
   usedBy: string
 }
 
+/** The addon the loader chose. */
+export interface AddonReport {
+  /** Platform package or local build. */
+  source: AddonSource
+  /** The `.node` file. */
+  path: string
+  /** The version the addon reports (equal to the package's, or it would not have been used). */
+  version: string
+  /** The Rust target triple it was built for. */
+  target: string
+  /** The CPU features its libraries dispatch on, and which of them this CPU has. */
+  cpuFeatures: CpuFeature[]
+}
+
 /** Everything the loader decided, for `quorumnet doctor` and bug reports. */
 export interface LoadReport {
   /** The active backend. */
@@ -66,8 +80,8 @@ export interface LoadReport {
   platformPackage: string | null
   /** The version of the quorumnet package. */
   packageVersion: string
-  /** The addon in use: where it came from and its file, or null on the fallback. */
-  addon: { source: AddonSource; path: string; version: string; target: string; cpuFeatures: CpuFeature[] } | null
+  /** The addon in use, or null on the fallback. */
+  addon: AddonReport | null
   /** Every candidate tried, in order. */
   attempts: LoadAttempt[]
   /** Why the fallback is active, or null when the addon is. */
