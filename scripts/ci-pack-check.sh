@@ -51,7 +51,7 @@ EOF
 # --- a PATH with node and npm but no cargo and no C compiler -----------------------------------------
 shim="$work/bin"
 mkdir "$shim"
-for tool in node npm npx sh cat cp grep sed tail tr timeout; do ln -s "$(readlink -f "$(command -v "$tool")")" "$shim/$tool"; done
+for tool in node npm npx sh cat cp grep rm sed tail tr timeout; do ln -s "$(readlink -f "$(command -v "$tool")")" "$shim/$tool"; done
 nopath="$shim"
 
 # install_into DIR TARBALL...: an empty project with the tarballs installed, scripts disabled
@@ -104,6 +104,14 @@ check() {
         at = found + 1
       }' "$dir.readme.out" "$work/readme-expected.txt"
     say "[$want] README two-node example (zstd channel): $(tr '\n' '|' <"$work/readme-expected.txt")"
+    # zstd-napi is optional and loaded only by the fallback's zstd: without it the package still loads.
+    rm -rf node_modules/zstd-napi
+    force=$([ "$want" = native ] && echo 1 || echo 0)
+    got=$(P2P_NATIVE=$force node --input-type=module -e "
+      const q = await import('quorumnet')
+      console.log(q.backend, q.loadReport().zstd.engine)")
+    say "[$want] without zstd-napi, P2P_NATIVE=$force: backend and zstd $got"
+    [ "$got" = "$want $([ "$want" = native ] && echo rust || echo wasm)" ]
   )
 }
 
