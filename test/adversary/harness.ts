@@ -44,10 +44,10 @@ export interface HonestNode {
   stop: () => Promise<void>
 }
 
-export function startHonest(ctx: Context, signer: Signer, address: string, bootstrap: HonestNode | undefined, patch: Partial<Config> = {}): HonestNode {
+export function startHonest(ctx: Context, signer: Signer, address: string, bootstrap: HonestNode | undefined, patch: Partial<Config> = {}, peerSet: Uint8Array[] = PEER_SET): HonestNode {
   const boot = bootstrap ? [{ publicKey: bootstrap.signer.publicKey, address: bootstrap.address }] : []
   const { network, oracle } = Network.create(ctx, { ...Config.test(signer, NS, address, boot, MAX_MESSAGE), ...patch })
-  oracle.register(0n, PEER_SET)
+  oracle.register(0n, peerSet)
   const channels = new Map<number, [Sender, Receiver]>([
     [PLAIN, network.register(PLAIN, Quota.perSecond(1000), 1024)],
     [PACKED, network.register(PACKED, Quota.perSecond(1000), 1024, 3)],
