@@ -12,27 +12,28 @@
  * `P2P_GATE_SLOWDOWN` reaches the candidate's workers only.
  *
  * ## Windows
- * For every scenario and backend, three sessions are set up (workers started, connected): two of the
- * baseline (B1, B2: separate processes, so the spread includes what differs between two processes of
- * the same code) and one of the candidate (C). Each session is warmed up once, then windows run one at
- * a time in the order B1 C B2 C B1 C ... B (`pairs` candidate windows, `pairs + 1` baseline windows);
- * each window runs the load `windowWarmupS` unmeasured, then measures `windowS`. Figures are turned
- * into speeds, bigger is better (1 / p50 for the round trip).
+ * For every scenario and backend, four sessions are set up (workers started, connected): two of the
+ * baseline (B1, B2) and two of the candidate (C1, C2), each pair of processes separate, so the spread
+ * includes what differs between two processes running the same code. Each session is warmed up
+ * once (`sessionWarmupS`), then windows run one at a time in `cycles` cycles, alternately in the order
+ * B1 C1 B2 C2 and C2 B2 C1 B1 (so each candidate window sits next to a baseline window, and a linear
+ * drift of the machine cancels over two cycles). Each window runs the load `windowWarmupS`
+ * unmeasured, then measures `windowS`. Figures become speeds, bigger is better (1 / p50 for rtt).
  *
  * ## Rule
- * With baseline windows b_0..b_n and candidate windows c_1..c_n (n = `pairs`), in natural logs:
- * - paired ratio r_i = c_i / sqrt(b_(i-1) * b_i): the candidate against the two baseline windows
- *   around it (so a drift of the machine cancels); R = median(r_i), the reported candidate/baseline;
- * - baseline/baseline q_j = b_j / sqrt(b_(j-1) * b_(j+1)) for j = 1..n-1 (each b_j against the other
- *   baseline session's windows around it); Q = median(q_j): what the gate measures between two builds
- *   of the same code in this run;
- * - window noise s = 1.4826 * MAD of all ln r_i and ln q_j (each around its own median);
- * - spread S = |ln Q| + z * 1.2533 * s / sqrt(n) (z = `z`): the baseline's disagreement with itself
- *   plus z standard errors of a median of n windows;
- * - FAIL when ln R < ln(1 - allowedSlowdown) - S, that is, when the candidate is slower than the
- *   baseline by more than 10% beyond the spread measured in the same run.
- * A candidate session that cannot start or run a window also fails. Lines `vs raw-tcp` give
- * quorumnet / raw TCP in the same run for reading only; they never fail.
+ * In natural logs of the speeds, per scenario and backend, over cycles k = 1..K:
+ * - paired ratios: ln c1_k - ln b1_k and ln c2_k - ln b2_k (2K values, each a candidate window
+ *   against the baseline window next to it); R = exp(median), the reported candidate/baseline;
+ * - baseline/baseline QB = exp(median_k(ln b2_k - ln b1_k)) and candidate/candidate
+ *   QC = exp(median_k(ln c2_k - ln c1_k)): how far two processes of the same code disagree in this run;
+ * - window noise s = 1.4826 * MAD of the 2K paired ratios (robust standard deviation);
+ * - spread S = max(|ln QB|, |ln QC|) + z * 1.2533 * s / sqrt(2K) (z = `z`): the disagreement
+ *   between processes of the same code plus z standard errors of the median;
+ * - FAIL when ln R < ln(1 - allowedSlowdown) - S: the candidate is slower than the baseline by more
+ *   than 10% beyond the spread measured in this run. The line prints R, the limit exp(ln 0.9 - S),
+ *   QB, QC and s.
+ * A candidate session that cannot start or complete a window fails too. `vs raw-tcp` lines give
+ * quorumnet / raw TCP (median of `rawWindows` windows) for reading only; they never fail.
  *
  * ## Without a baseline
  * When the ref does not resolve (a shallow clone) or the baseline does not build, one line says so and
@@ -56,8 +57,8 @@ interface GateConfig {
   allowedSlowdown: number
   /** Standard errors of the median added to the spread. */
   z: number
-  /** Candidate windows per scenario and backend. */
-  pairs: number
+  /** Cycles of four windows (B1 C1 B2 C2) per scenario and backend. */
+  cycles: number
   sessionWarmupS: number
   windowWarmupS: number
   windowS: number
@@ -69,9 +70,9 @@ const ROOT = join(import.meta.dirname, '..', '..')
 const CACHE = join(ROOT, '.gate')
 const file = join(ROOT, 'bench', 'gate.json')
 const cfg = JSON.parse(readFileSync(file, 'utf8')) as GateConfig
-// For trying the gate: GATE_SCENARIOS=rate,conns runs some scenarios, GATE_PAIRS=n sets the windows.
+// For trying the gate: GATE_SCENARIOS=rate,conns runs some scenarios, GATE_CYCLES=n sets the cycles.
 if (process.env.GATE_SCENARIOS) cfg.scenarios = process.env.GATE_SCENARIOS.split(',') as SocketScenario[]
-if (process.env.GATE_PAIRS) cfg.pairs = Math.max(2, Number(process.env.GATE_PAIRS) | 0)
+if (process.env.GATE_CYCLES) cfg.cycles = Math.max(2, Number(process.env.GATE_CYCLES) | 0)
 const t0 = performance.now()
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0)
 const BACKEND: Partial<Record<Candidate, string>> = { 'quorumnet-native': 'native', 'quorumnet-fallback': 'fallback' }
@@ -129,10 +130,11 @@ function baseline(): { dir: string; label: string } | { reason: string } {
 // ---- statistics (natural logs of speeds) ----
 
 interface Verdict {
-  /** Median candidate/baseline speed. */
+  /** Median candidate/baseline speed (R). */
   ratio: number
-  /** Median baseline/baseline speed. */
-  self: number
+  /** Baseline/baseline (QB) and candidate/candidate (QC) speed. */
+  selfB: number
+  selfC: number
   /** Window noise (log). */
   noise: number
   /** Spread S (log). */
@@ -142,20 +144,17 @@ interface Verdict {
   fail: boolean
 }
 
-function verdict(b: number[], c: number[]): Verdict {
-  const lb = b.map(Math.log)
-  const lc = c.map(Math.log)
-  const n = lc.length
-  const r = lc.map((x, i) => x - (lb[i]! + lb[i + 1]!) / 2)
-  const q: number[] = []
-  for (let j = 1; j < lb.length - 1; j++) q.push(lb[j]! - (lb[j - 1]! + lb[j + 1]!) / 2)
+/** The rule of the header, from the speeds of every cycle: [b1, c1, b2, c2] each. */
+function verdict(cycles: [number, number, number, number][], allowedSlowdown: number, z: number): Verdict {
+  const l = cycles.map((w) => w.map(Math.log) as [number, number, number, number])
+  const r = l.flatMap(([b1, c1, b2, c2]) => [c1 - b1, c2 - b2])
   const lr = median(r)
-  const lq = q.length > 0 ? median(q) : 0
-  const dev = [...r.map((x) => Math.abs(x - lr)), ...q.map((x) => Math.abs(x - lq))]
-  const noise = 1.4826 * median(dev)
-  const spread = Math.abs(lq) + (cfg.z * 1.2533 * noise) / Math.sqrt(n)
-  const limit = Math.log(1 - cfg.allowedSlowdown) - spread
-  return { ratio: Math.exp(lr), self: Math.exp(lq), noise, spread, limit: Math.exp(limit), fail: lr < limit }
+  const qb = median(l.map(([b1, , b2]) => b2 - b1))
+  const qc = median(l.map(([, c1, , c2]) => c2 - c1))
+  const noise = 1.4826 * median(r.map((x) => Math.abs(x - lr)))
+  const spread = Math.max(Math.abs(qb), Math.abs(qc)) + (z * 1.2533 * noise) / Math.sqrt(r.length)
+  const limit = Math.log(1 - allowedSlowdown) - spread
+  return { ratio: Math.exp(lr), selfB: Math.exp(qb), selfC: Math.exp(qc), noise, spread, limit: Math.exp(limit), fail: lr < limit }
 }
 
 // ---- the run ----
@@ -241,25 +240,24 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
     await close()
     return informational(s, c, raw, why)
   }
-  const b: number[] = []
-  const v: number[] = []
+  const sessionsOf = { b1: b1!, c1: c1!, b2: b2!, c2: c2! }
+  /** Per cycle: the figures of b1, c1, b2, c2 (as measured: p50 for rtt). */
+  const figures: [number, number, number, number][] = []
   let errors = 0
   let step = 'warm-up'
   try {
-    for (const x of [b1!, c1!, b2!, c2!]) await x.window(cfg.sessionWarmupS, 0)
-    const baseWindow = async (i: number) => {
-      step = `baseline window ${i}`
-      const w = await (i % 2 === 0 ? b1! : b2!).window(cfg.windowWarmupS, cfg.windowS)
-      b.push(speed(s, w.value))
+    for (const x of Object.values(sessionsOf)) await x.window(cfg.sessionWarmupS, 0)
+    for (let k = 0; k < cfg.cycles; k++) {
+      const order: (keyof typeof sessionsOf)[] = k % 2 === 0 ? ['b1', 'c1', 'b2', 'c2'] : ['c2', 'b2', 'c1', 'b1']
+      const got: Partial<Record<keyof typeof sessionsOf, number>> = {}
+      for (const which of order) {
+        step = `${which.startsWith('c') ? 'candidate' : 'baseline'} window (cycle ${k + 1}, ${which})`
+        const w = await sessionsOf[which].window(cfg.windowWarmupS, cfg.windowS)
+        got[which] = w.value
+        if (which.startsWith('c')) errors += w.errors
+      }
+      figures.push([got.b1!, got.c1!, got.b2!, got.c2!])
     }
-    for (let i = 0; i < cfg.pairs; i++) {
-      await baseWindow(i)
-      step = `candidate window ${i}`
-      const w = await (i % 2 === 0 ? c1! : c2!).window(cfg.windowWarmupS, cfg.windowS)
-      v.push(w.value)
-      errors += w.errors
-    }
-    await baseWindow(cfg.pairs)
   } catch (e) {
     await close()
     const msg = e instanceof Error ? e.message : String(e)
@@ -270,23 +268,24 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
     return informational(s, c, raw, `the baseline failed in its ${step}: ${msg}`)
   }
   await close()
-  const cs = v.map((x) => speed(s, x))
-  if (!cs.every((x) => x > 0 && Number.isFinite(x)) || !b.every((x) => x > 0 && Number.isFinite(x))) {
+  const speeds = figures.map((w) => w.map((x) => speed(s, x)) as [number, number, number, number])
+  const cand = figures.flatMap(([, c1, , c2]) => [c1, c2])
+  const bas = figures.flatMap(([b1, , b2]) => [b1, b2])
+  if (!speeds.flat().every((x) => x > 0 && Number.isFinite(x))) {
     candidateRan = false
-    return say(`FAIL ${s} ${name}: a window measured nothing (candidate ${v.map((x) => fmt(x, unit)).join(' ')})`)
+    return say(`FAIL ${s} ${name}: a window measured nothing (candidate ${cand.map((x) => fmt(x, unit)).join(' ')}, baseline ${bas.map((x) => fmt(x, unit)).join(' ')})`)
   }
-  const d = verdict(b, cs)
-  record.push({ scenario: s, backend: name, baseline: b, candidate: cs, ...d })
-  const toFigure = (x: number) => (SCENARIOS[s].higherIsBetter ? x : 1 / x)
+  const d = verdict(speeds, cfg.allowedSlowdown, cfg.z)
+  record.push({ scenario: s, backend: name, unit, figures, ...d })
   say(
     `${d.fail ? 'FAIL' : 'ok  '} ${s} ${name}: candidate/baseline = ${d.ratio.toFixed(3)}, limit ${d.limit.toFixed(3)} ` +
-      `(spread ${pct(d.spread)}: baseline/baseline ${d.self.toFixed(3)}, window noise ${pct(d.noise)}; ${cfg.pairs} pairs; ` +
-      `candidate ${fmt(median(v), unit)} ${unit}, baseline ${fmt(toFigure(median(b)), unit)} ${unit}${errors ? `; ${errors} failed sends/dials` : ''})`,
+      `(spread ${pct(d.spread)}: baseline/baseline ${d.selfB.toFixed(3)}, candidate/candidate ${d.selfC.toFixed(3)}, window noise ${pct(d.noise)}; ` +
+      `candidate ${fmt(median(cand), unit)} ${unit}, baseline ${fmt(median(bas), unit)} ${unit}${errors ? `; ${errors} failed sends/dials` : ''})`,
   )
-  rawLine(s, name, median(v), raw)
+  rawLine(s, name, median(cand), raw)
 }
 
-const timing = `${cfg.pairs} candidate and ${cfg.pairs + 1} baseline windows of ${cfg.windowS} s (each after ${cfg.windowWarmupS} s of load)`
+const timing = `${cfg.cycles} cycles of 4 windows of ${cfg.windowS} s (each after ${cfg.windowWarmupS} s of load)`
 console.log(`benchmark gate (${file}): two processes per session, ${timing} per scenario and backend`)
 const b = baseline()
 if ('reason' in b) console.log(`benchmark gate: INFORMATIONAL run, no baseline: ${b.reason}`)
