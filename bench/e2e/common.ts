@@ -73,6 +73,8 @@ export interface Mark {
   bytes: number
   /** Round-trip times (us) observed since the previous mark (rtt only). */
   latencies?: number[]
+  /** CPU time (user + system) this process has used since it started, us. */
+  cpuUs?: number
 }
 
 /** Harness to worker. */

@@ -159,6 +159,15 @@ function verdict(cycles: [number, number, number, number][], allowedSlowdown: nu
 
 // ---- the run ----
 
+/** Unit of the work per CPU-second of both processes. */
+const CPU_UNIT: Record<SocketScenario, string> = {
+  throughput: 'MB/CPU-s',
+  rate: 'msgs/CPU-s',
+  rtt: 'round trips/CPU-s',
+  'rtt-awake': 'round trips/CPU-s',
+  conns: 'conns/CPU-s',
+  fanout: 'deliveries/CPU-s',
+}
 const speed = (s: SocketScenario, v: number) => (SCENARIOS[s].higherIsBetter ? v : 1 / v)
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 const failures: string[] = []
@@ -243,20 +252,23 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
   const sessionsOf = { b1: b1!, c1: c1!, b2: b2!, c2: c2! }
   /** Per cycle: the figures of b1, c1, b2, c2 (as measured: p50 for rtt). */
   const figures: [number, number, number, number][] = []
+  /** Per cycle: the work per CPU-second of b1, c1, b2, c2. */
+  const perCpu: [number, number, number, number][] = []
   let errors = 0
   let step = 'warm-up'
   try {
     for (const x of Object.values(sessionsOf)) await x.window(cfg.sessionWarmupS, 0)
     for (let k = 0; k < cfg.cycles; k++) {
       const order: (keyof typeof sessionsOf)[] = k % 2 === 0 ? ['b1', 'c1', 'b2', 'c2'] : ['c2', 'b2', 'c1', 'b1']
-      const got: Partial<Record<keyof typeof sessionsOf, number>> = {}
+      const got: Partial<Record<keyof typeof sessionsOf, { value: number; perCpuS: number }>> = {}
       for (const which of order) {
         step = `${which.startsWith('c') ? 'candidate' : 'baseline'} window (cycle ${k + 1}, ${which})`
         const w = await sessionsOf[which].window(cfg.windowWarmupS, cfg.windowS)
-        got[which] = w.value
+        got[which] = w
         if (which.startsWith('c')) errors += w.errors
       }
-      figures.push([got.b1!, got.c1!, got.b2!, got.c2!])
+      figures.push([got.b1!.value, got.c1!.value, got.b2!.value, got.c2!.value])
+      perCpu.push([got.b1!.perCpuS, got.c1!.perCpuS, got.b2!.perCpuS, got.c2!.perCpuS])
     }
   } catch (e) {
     await close()
@@ -271,16 +283,23 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
   const speeds = figures.map((w) => w.map((x) => speed(s, x)) as [number, number, number, number])
   const cand = figures.flatMap(([, c1, , c2]) => [c1, c2])
   const bas = figures.flatMap(([b1, , b2]) => [b1, b2])
-  if (!speeds.flat().every((x) => x > 0 && Number.isFinite(x))) {
+  if (![...speeds.flat(), ...perCpu.flat()].every((x) => x > 0 && Number.isFinite(x))) {
     candidateRan = false
     return say(`FAIL ${s} ${name}: a window measured nothing (candidate ${cand.map((x) => fmt(x, unit)).join(' ')}, baseline ${bas.map((x) => fmt(x, unit)).join(' ')})`)
   }
   const d = verdict(speeds, cfg.allowedSlowdown, cfg.z)
-  record.push({ scenario: s, backend: name, unit, figures, ...d })
+  const e = verdict(perCpu, cfg.allowedSlowdown, cfg.z)
+  record.push({ scenario: s, backend: name, unit, figures, perCpu, speed: d, cpu: e })
+  const detail = (v: Verdict) =>
+    `(spread ${pct(v.spread)}: baseline/baseline ${v.selfB.toFixed(3)}, candidate/candidate ${v.selfC.toFixed(3)}, window noise ${pct(v.noise)}`
   say(
-    `${d.fail ? 'FAIL' : 'ok  '} ${s} ${name}: candidate/baseline = ${d.ratio.toFixed(3)}, limit ${d.limit.toFixed(3)} ` +
-      `(spread ${pct(d.spread)}: baseline/baseline ${d.selfB.toFixed(3)}, candidate/candidate ${d.selfC.toFixed(3)}, window noise ${pct(d.noise)}; ` +
+    `${d.fail ? 'FAIL' : 'ok  '} ${s} ${name} speed: candidate/baseline = ${d.ratio.toFixed(3)}, limit ${d.limit.toFixed(3)} ${detail(d)}; ` +
       `candidate ${fmt(median(cand), unit)} ${unit}, baseline ${fmt(median(bas), unit)} ${unit}${errors ? `; ${errors} failed sends/dials` : ''})`,
+  )
+  const cpuUnit = CPU_UNIT[s]
+  say(
+    `${e.fail ? 'FAIL' : 'ok  '} ${s} ${name} cpu: candidate/baseline = ${e.ratio.toFixed(3)}, limit ${e.limit.toFixed(3)} ${detail(e)}; ` +
+      `candidate ${fmt(median(perCpu.flatMap(([, c1, , c2]) => [c1, c2])), cpuUnit)} ${cpuUnit}, baseline ${fmt(median(perCpu.flatMap(([b1, , b2]) => [b1, b2])), cpuUnit)} ${cpuUnit})`,
   )
   rawLine(s, name, median(cand), raw)
 }

@@ -271,10 +271,11 @@ async function runSocketOn(base: Result, scenario: SocketScenario, candidate: Ca
 export interface Session {
   /**
    * Run the load `warmupS` unmeasured, then one window of `seconds`, then pause it. Resolves to the
-   * window's figure (p50 in us for rtt) and the failed sends or dials counted in the window; with
-   * `seconds` 0 it only warms up (figure NaN).
+   * window's figure (p50 in us for rtt), its work per CPU-second of both processes (MB, messages,
+   * round trips or connections per second of CPU time used by the two workers in the window) and the
+   * failed sends or dials counted in the window; with `seconds` 0 it only warms up (figures NaN).
    */
-  window(warmupS: number, seconds: number): Promise<{ value: number; errors: number }>
+  window(warmupS: number, seconds: number): Promise<{ value: number; perCpuS: number; errors: number }>
   close(): Promise<void>
 }
 
@@ -293,18 +294,21 @@ export async function openSession(scenario: SocketScenario, candidate: Candidate
     const [server, client] = (await Promise.all(starting)) as [Worker, Worker]
     const info = await server.call({ cmd: 'listen', impl, scenario })
     await client.call({ cmd: 'dial', impl, scenario, info })
-    const counter = spec.counter === 'server' ? server : client
-    const mark = () => counter.call({ cmd: 'mark' }, 30_000) as Promise<Mark & { errors: number }>
+    const [counter, other] = spec.counter === 'server' ? [server, client] : [client, server]
+    type Marked = Mark & { errors: number }
+    const mark = () => Promise.all([counter.call({ cmd: 'mark' }, 30_000) as Promise<Marked>, other.call({ cmd: 'mark' }, 30_000) as Promise<Marked>])
     return {
       async window(warmupS, seconds) {
         await client.call({ cmd: 'start' })
         try {
           await sleep(warmupS * 1000)
-          if (seconds <= 0) return { value: NaN, errors: 0 }
-          const a = await mark()
+          if (seconds <= 0) return { value: NaN, perCpuS: NaN, errors: 0 }
+          const [a, a2] = await mark()
           await sleep(seconds * 1000)
-          const b = await mark()
-          return { value: figures(scenario, [[a, b]]).figure.median, errors: b.errors - a.errors }
+          const [b, b2] = await mark()
+          const cpuS = (b.cpuUs! - a.cpuUs! + b2.cpuUs! - a2.cpuUs!) / 1e6
+          const work = scenario === 'throughput' ? (b.bytes - a.bytes) / 1e6 : b.count - a.count
+          return { value: figures(scenario, [[a, b]]).figure.median, perCpuS: work / cpuS, errors: b.errors - a.errors }
         } finally {
           await client.call({ cmd: 'pause' }, 20_000)
         }

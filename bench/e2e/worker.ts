@@ -182,7 +182,8 @@ async function handle(cmd: Command): Promise<unknown> {
       await load?.stop()
       return null
     case 'mark': {
-      const m: Mark & { errors: number } = { t: performance.now(), count, bytes, errors, latencies }
+      const cpu = process.cpuUsage()
+      const m: Mark & { errors: number } = { t: performance.now(), count, bytes, errors, latencies, cpuUs: cpu.user + cpu.system }
       latencies = []
       return m
     }
