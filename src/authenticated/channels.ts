@@ -3,11 +3,13 @@
  *
  * ## Design
  * A channel has an id (u32), an inbound quota (per peer, enforced by the peer's receive loop), a
- * backlog and an optional zstd level. Both sides must configure compression alike: nothing on the
- * wire says whether a payload is compressed (PROTOCOL.md 6.1). Sending compresses first, then checks
- * the size against `maxMessageSize` (the reference checks the compressed size). Receiving queues up to
- * `backlog` messages; when full, the delivering peer's receive loop waits, which pushes back on that
- * peer only. Decompression happens in `recv()`, capped at `maxMessageSize`; a failure rejects that one
+ * backlog, an optional zstd level and an overflow policy. Both sides must configure compression alike:
+ * nothing on the wire says whether a payload is compressed (PROTOCOL.md 6.1). Sending compresses
+ * first, then checks the size against `maxMessageSize` (the reference checks the compressed size).
+ * `send` waits for full recipients (or drops, per the channel's overflow policy); `trySend` never
+ * waits and says which recipients took the message. Receiving queues up to `backlog` messages in one
+ * lane per sending peer, served in turn; when full, the delivering peer's receive loop waits, which
+ * pushes back on that peer only. Decompression happens in `recv()`, capped at `maxMessageSize`; a failure rejects that one
  * `recv()` with `DecompressError` and is counted; the channel and the connection go on.
  *
  * ## Not provided
@@ -21,7 +23,8 @@ import { ClosedError, CompressError, DecompressError, MessageTooLargeError } fro
 import { binding } from '../native/load.js'
 import type { Quota } from '../utils/quota.js'
 import type { Metrics } from './metrics.js'
-import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from './types.js'
+import type { Overflow } from './peer.js'
+import { receiveAll, type Channel, type Receiver, type Recipients, type Sender, type SendOutcome } from './types.js'
 
 export interface ChannelSpec {
   channel: Channel
@@ -29,13 +32,46 @@ export interface ChannelSpec {
   backlog: number
   /** zstd level, or undefined for no compression. */
   compression: number | undefined
+  /** What an awaited `send` does when a recipient's queue is full. */
+  overflow: Overflow
+}
+
+/** Per-channel options of `Network.register` beyond its positional arguments. */
+export interface ChannelOptions {
+  /** zstd level (both sides must agree); undefined for no compression. */
+  compression?: number
+  /**
+   * What `send` does when a recipient's queue is full (`mailboxSize` messages or `maxPeerQueueBytes`):
+   * `wait` (default) until the peer's writer makes room, or until the peer counts as stalled;
+   * `drop-newest`: the new message is not queued for that peer (`messages_dropped{reason="queue_full"}`);
+   * `drop-oldest`: the oldest queued message of this channel (same priority) is dropped to make room
+   * (`messages_dropped{reason="dropped_oldest"}`). The drop policies never wait.
+   */
+  overflow?: Overflow
 }
 
 type Item = [Uint8Array, Uint8Array]
 
-/** The inbound side of one channel: a bounded queue between peers' receive loops and the app. */
+/** One sending peer's messages on one channel, waiting for the application. */
+interface Lane {
+  readonly from: Uint8Array
+  readonly items: Item[]
+}
+
+/**
+ * The inbound side of one channel: a bounded queue between peers' receive loops and the app, fair to
+ * every peer. Each sending connection has its own FIFO lane and lanes are served in turn, so a peer
+ * that floods the channel delays another peer's message by at most one message per busy peer. The
+ * backlog bounds the total, except that a peer with nothing queued may always queue one (a flooding
+ * peer cannot shut the others out): at most `backlog` plus one message per other sending peer.
+ */
 export class ChannelQueue implements Receiver {
-  readonly #items: Item[] = []
+  /** Lanes by sender key object (one per connection; the receive loop passes the same object). */
+  readonly #lanes = new Map<Uint8Array, Lane>()
+  /** Lanes with messages, in serving order; `#turn` is the next to serve. */
+  readonly #ring: Lane[] = []
+  #turn = 0
+  #count = 0
   readonly #readers: { resolve: (i: Item) => void; reject: (e: unknown) => void }[] = []
   readonly #writers: (() => void)[] = []
   #closed = false
@@ -52,21 +88,45 @@ export class ChannelQueue implements Receiver {
    * peer down through TCP backpressure).
    */
   deliver(from: Uint8Array, payload: Uint8Array): Promise<void> | undefined {
-    if (this.#items.length >= this.spec.backlog && !this.#closed) return this.#deliverWhenSpace(from, payload)
+    if (this.#isFull(from) && !this.#closed) return this.#deliverWhenSpace(from, payload)
     this.#hand(from, payload)
     return undefined
   }
 
+  #isFull(from: Uint8Array): boolean {
+    return this.#count >= this.spec.backlog && (this.#lanes.get(from)?.items.length ?? 0) > 0
+  }
+
   async #deliverWhenSpace(from: Uint8Array, payload: Uint8Array): Promise<void> {
-    while (this.#items.length >= this.spec.backlog && !this.#closed) await new Promise<void>((r) => this.#writers.push(r))
+    while (this.#isFull(from) && !this.#closed) await new Promise<void>((r) => this.#writers.push(r))
     this.#hand(from, payload)
   }
 
   #hand(from: Uint8Array, payload: Uint8Array): void {
     if (this.#closed) return
     const reader = this.#readers.shift()
-    if (reader) reader.resolve([from, payload])
-    else this.#items.push([from, payload])
+    if (reader) return reader.resolve([from, payload])
+    let lane = this.#lanes.get(from)
+    if (!lane) this.#lanes.set(from, (lane = { from, items: [] }))
+    if (lane.items.length === 0) this.#ring.push(lane)
+    lane.items.push([from, payload])
+    this.#count++
+  }
+
+  /** The next message in turn: one from each lane with messages, round and round. */
+  #take(): Item | undefined {
+    if (this.#count === 0) return undefined
+    if (this.#turn >= this.#ring.length) this.#turn = 0
+    const lane = this.#ring[this.#turn]!
+    const item = lane.items.shift()!
+    this.#count--
+    if (lane.items.length === 0) {
+      this.#ring.splice(this.#turn, 1)
+      this.#lanes.delete(lane.from)
+    } else this.#turn++
+    // Wake every waiting receive loop to look again (at most one per peer).
+    if (this.#writers.length > 0) for (const w of this.#writers.splice(0)) w()
+    return item
   }
 
   async recv(): Promise<Item> {
@@ -81,11 +141,8 @@ export class ChannelQueue implements Receiver {
   }
 
   #next(): Promise<Item> {
-    const item = this.#items.shift()
-    if (item) {
-      this.#writers.shift()?.()
-      return Promise.resolve(item)
-    }
+    const item = this.#take()
+    if (item) return Promise.resolve(item)
     if (this.#closed) return Promise.reject(new ClosedError('network stopped'))
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }))
   }
@@ -102,15 +159,23 @@ export class ChannelQueue implements Receiver {
   }
 }
 
+/** How the network routes a message: awaited (`send`) or offered without waiting (`trySend`). */
+export interface Routes {
+  send(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow): Uint8Array[] | Promise<Uint8Array[]>
+  offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): SendOutcome
+  /** The runtime's `pace`: lets the event loop turn in a loop of sends that resolve at once. */
+  pace(): Promise<void> | undefined
+}
+
 /** The outbound side: compress, check the size, hand to the router. */
 export class ChannelSender implements Sender {
   constructor(
     readonly spec: ChannelSpec,
     private readonly maxMessageSize: number,
-    private readonly route: (recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean) => Uint8Array[] | Promise<Uint8Array[]>,
+    private readonly routes: Routes,
   ) {}
 
-  async send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
+  #payload(message: Uint8Array): Uint8Array {
     let payload = message
     if (this.spec.compression !== undefined) {
       try {
@@ -120,6 +185,19 @@ export class ChannelSender implements Sender {
       }
     }
     if (payload.length > this.maxMessageSize) throw new MessageTooLargeError(payload.length, this.maxMessageSize)
-    return this.route(recipients, this.spec.channel, payload, priority)
+    return payload
+  }
+
+  async send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
+    const to = this.routes.send(recipients, this.spec.channel, this.#payload(message), priority, this.spec.overflow)
+    // A send that resolves at once (queued, or dropped for a stalled peer) returns through microtasks
+    // only; pace() lets the event loop turn now and then so a loop of them cannot starve the process.
+    const turn = this.routes.pace()
+    if (turn) await turn
+    return to
+  }
+
+  trySend(recipients: Recipients, message: Uint8Array, priority = false): SendOutcome {
+    return this.routes.offer(recipients, this.spec.channel, this.#payload(message), priority)
   }
 }

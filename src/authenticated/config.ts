@@ -52,11 +52,18 @@ export interface Config {
   /** Capacity of each actor mailbox and each per-peer queue. Local. */
   mailboxSize: number
   /**
-   * How long a write to a peer may be stuck (the peer does not read) before a full queue for that peer
-   * stops slowing senders down and drops instead (`messages_dropped{reason="peer_stalled"}`), ms. Local.
-   * Not in the reference, whose router waits on a full peer forever.
+   * How long a peer's socket may accept no bytes at all, while a write to it is in progress, before a
+   * full queue for that peer stops slowing senders down and drops instead
+   * (`messages_dropped{reason="peer_stalled"}`), ms. A peer that reads, however slowly, is never
+   * stalled: `send` waits for it. Local. Not in the reference, whose router waits on a full peer forever.
    */
   maxWriteStallMs: number
+  /**
+   * Bytes of data messages queued for one peer (encoded, not yet written) beyond which its queue counts
+   * as full, like `mailboxSize` messages; one message is always accepted into an empty queue, so the
+   * most held is this plus one message. Shown per peer in `peer_queued_bytes`. Local.
+   */
+  maxPeerQueueBytes: number
   /** How far ahead a peer's clock may be (handshakes and records), ms. Should match. */
   synchronyBoundMs: number
   /** How old a handshake may be, ms. Should match. */
@@ -109,6 +116,7 @@ const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrapp
   maxMessageSize,
   mailboxSize: 1_000,
   maxWriteStallMs: 2_000,
+  maxPeerQueueBytes: 16 << 20,
   synchronyBoundMs: 5_000,
   maxHandshakeAgeMs: 10_000,
   handshakeTimeoutMs: 5_000,
@@ -194,6 +202,7 @@ export function verifyConfig(c: Config): Config {
   int('maxMessageSize', c.maxMessageSize, MIN_MESSAGE_SIZE, 0xffff_ffff - 64 - 16)
   int('mailboxSize', c.mailboxSize, 1)
   int('maxWriteStallMs', c.maxWriteStallMs, 0)
+  int('maxPeerQueueBytes', c.maxPeerQueueBytes, 1)
   int('synchronyBoundMs', c.synchronyBoundMs, 0)
   int('maxHandshakeAgeMs', c.maxHandshakeAgeMs, 0)
   int('handshakeTimeoutMs', c.handshakeTimeoutMs, 1)

@@ -11,5 +11,7 @@
 export { Config, verifyConfig, type Bootstrapper, type PresetArgs } from './config.js'
 export type { Metrics } from './metrics.js'
 export { Network, Oracle, type NetworkHandle } from './network.js'
-export { Recipients, type Channel, type Receiver, type Sender } from './types.js'
+export { Recipients, type Channel, type Receiver, type Sender, type SendOutcome } from './types.js'
+export type { ChannelOptions } from './channels.js'
+export type { Overflow } from './peer.js'
 export { Quota } from '../utils/quota.js'

@@ -37,12 +37,12 @@ import { RateLimiter } from '../utils/ratelimit.js'
 import { Admission, type Ticket } from './admission.js'
 import { CompressionUnavailableError } from '../errors.js'
 import { binding } from '../native/load.js'
-import { ChannelQueue, ChannelSender } from './channels.js'
+import { ChannelQueue, ChannelSender, type ChannelOptions, type Routes } from './channels.js'
 import { verifyConfig, type Config } from './config.js'
 import { Metrics } from './metrics.js'
-import { PeerConnection } from './peer.js'
+import { PeerConnection, type Overflow } from './peer.js'
 import { Tracker, shuffle, type Reservation } from './tracker/tracker.js'
-import type { Channel, Receiver, Recipients, Sender } from './types.js'
+import type { Channel, Receiver, Recipients, Sender, SendOutcome } from './types.js'
 
 /** Registers peer sets with the network's tracker. */
 export class Oracle {
@@ -69,6 +69,7 @@ export interface NetworkHandle {
 }
 
 const PROTOBUF_OVERHEAD = 64
+const OVERFLOWS: Overflow[] = ['wait', 'drop-newest', 'drop-oldest']
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** An authenticated network of a fixed, known set of peers; create one with `Network.create`. */
@@ -131,7 +132,9 @@ export class Network {
    * Register a channel before `start()`; `compression` is a zstd level (both sides must agree).
    * Throws `CompressionUnavailableError` when `compression` is set and no zstd could be loaded.
    */
-  register(channel: Channel, quota: Quota, backlog: number, compression?: number): [Sender, Receiver] {
+  register(channel: Channel, quota: Quota, backlog: number, options?: number | ChannelOptions): [Sender, Receiver] {
+    const { compression, overflow = 'wait' } = typeof options === 'number' ? { compression: options } : (options ?? {})
+    if (!OVERFLOWS.includes(overflow)) throw new InvalidArgumentError(`overflow must be one of ${OVERFLOWS.join(', ')}, got ${String(overflow)}`)
     if (this.#started) throw new InvalidArgumentError('channels must be registered before start()')
     if (!Number.isInteger(channel) || channel < 0 || channel > 0xffff_ffff) throw new InvalidArgumentError(`channel must be a u32, got ${channel}`)
     if (this.#channels.has(channel)) throw new InvalidArgumentError(`channel ${channel} is already registered`)
@@ -140,10 +143,10 @@ export class Network {
       const zstd = binding.zstdStatus()
       if (zstd.engine === null) throw new CompressionUnavailableError(zstd.detail ?? 'no zstd engine', channel)
     }
-    const spec = { channel, quota, backlog, compression }
+    const spec = { channel, quota, backlog, compression, overflow }
     const queue = new ChannelQueue(spec, this.cfg.maxMessageSize, this.metrics)
     this.#channels.set(channel, queue)
-    return [new ChannelSender(spec, this.cfg.maxMessageSize, (r, c, p, prio) => this.#route(r, c, p, prio)), queue]
+    return [new ChannelSender(spec, this.cfg.maxMessageSize, this.#routes), queue]
   }
 
   /** Keys of the peers currently connected. */
@@ -197,21 +200,44 @@ export class Network {
     }
   }
 
-  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): Uint8Array[] | Promise<Uint8Array[]> {
-    let targets: PeerConnection[]
+  readonly #routes: Routes = {
+    send: (r, c, p, prio, overflow) => this.#route(r, c, p, prio, overflow),
+    offer: (r, c, p, prio) => this.#offer(r, c, p, prio),
+    pace: () => this.ctx.pace(),
+  }
+
+  /** The connected peers `recipients` names, in sending order. */
+  #targets(recipients: Recipients): PeerConnection[] {
+    if (recipients.kind === 'one') {
+      const p = this.#peers.get(hexOf(recipients.key))
+      return p ? [p] : []
+    }
+    if (recipients.kind === 'all') return [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
+    return recipients.keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
+  }
+
+  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow): Uint8Array[] | Promise<Uint8Array[]> {
     if (recipients.kind === 'one') {
       const p = this.#peers.get(hexOf(recipients.key))
       if (!p) return []
-      const r = p.enqueue(channel, payload, priority)
+      const r = p.enqueue(channel, payload, priority, overflow)
       if (r === true) return [p.peer]
       if (r === false) return []
       return r.then((ok) => (ok ? [p.peer] : []))
     }
-    if (recipients.kind === 'all') targets = [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
-    else targets = recipients.keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
-    const queued = targets.map((p) => p.enqueue(channel, payload, priority))
+    const targets = this.#targets(recipients)
+    const queued = targets.map((p) => p.enqueue(channel, payload, priority, overflow))
     if (queued.every((q) => typeof q === 'boolean')) return targets.filter((_, i) => queued[i]).map((p) => p.peer)
     return Promise.all(queued).then((ok) => targets.filter((_, i) => ok[i]).map((p) => p.peer))
+  }
+
+  #offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): SendOutcome {
+    const out: SendOutcome = { queued: [], full: [], stalled: [] }
+    for (const p of this.#targets(recipients)) {
+      const r = p.offer(channel, payload, priority, 'drop-newest')
+      if (r !== 'closed') out[r].push(p.peer)
+    }
+    return out
   }
 
   /** Run a connection until it ends, then release its reservation. */

@@ -5,9 +5,11 @@
  * Outbound, three bounded queues are drained in priority order (control: bit vectors and Peers
  * replies; then high-priority data; then normal data); everything queued at a flush goes out through
  * the encrypted connection as one batch (one seal call, one socket write). A full data queue makes
- * `enqueue` wait, which slows senders to the pace the peer reads; but a peer whose socket has not
- * accepted a write for `maxWriteStallMs` (it stopped reading) holds nobody up: its messages are dropped
- * (counted as `peer_stalled`) until it reads again, so it costs at most `mailboxSize` queued messages.
+ * `enqueue` wait (under the channel's default `wait` overflow policy), which slows senders to the pace
+ * the peer reads; but a peer whose socket has accepted no bytes for `maxWriteStallMs` while a write is
+ * in progress (it stopped reading) holds nobody up: its messages are dropped (counted as
+ * `peer_stalled`) until it reads again. A queue is full at `mailboxSize` messages or
+ * `maxPeerQueueBytes` bytes, whichever comes first.
  *
  * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
  * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
@@ -66,7 +68,14 @@ function takeBatch(queues: Queued[][]): Queued[] {
 const BITVEC_CLASS = 0
 const PEERS_CLASS = 1
 
-type Queued = { bytes: Uint8Array; message: string }
+/** A queued frame: its bytes, its `message` metric label, its channel (-1 for control messages). */
+type Queued = { bytes: Uint8Array; message: string; channel: number }
+
+/** What happens to a send when a peer's queue is full: see `ChannelOptions.overflow`. */
+export type Overflow = 'wait' | 'drop-newest' | 'drop-oldest'
+
+/** The outcome of offering a message to one peer without waiting. */
+export type Offer = 'queued' | 'full' | 'stalled' | 'closed'
 
 export class PeerConnection {
   readonly hex: string
@@ -78,6 +87,10 @@ export class PeerConnection {
   readonly #space: (() => void)[] = []
   /** When the write in progress began (undefined when no write is in progress). */
   #writingSince: number | undefined
+  /** The connection's write-progress counter when last sampled, and when it last moved. */
+  #progress = -1
+  #progressAt = 0
+  #queuedBytes = 0
   readonly #controlLimits = new RateLimiter()
   readonly #channelLimits = new RateLimiter()
   readonly #abort = new AbortController()
@@ -128,38 +141,100 @@ export class PeerConnection {
   }
 
   /**
-   * Queue a data message; resolves false if it was not queued. While this peer's queue is full
-   * (`mailboxSize` unwritten messages) the call waits for space, which slows a sender down to what the
-   * peer reads. Once a write to the peer has been stuck for `maxWriteStallMs` (it does not read at
-   * all), it no longer holds anyone up: the message is dropped for this peer only and counted as
-   * `peer_stalled`. False also once the connection has ended.
+   * Offer a data message without waiting: `queued`, or why not: `full` (the queue holds `mailboxSize`
+   * messages or `maxPeerQueueBytes` bytes), `stalled` (full, and the socket accepted no bytes for
+   * `maxWriteStallMs`), `closed`. Under `drop-oldest` a full queue makes room by dropping the oldest
+   * queued message of the same channel and priority. Every message not queued is counted in
+   * `messages_dropped` with its reason (`queue_full`, `peer_stalled`, `dropped_oldest` for the one
+   * making room).
    */
-  enqueue(channel: number, payload: Uint8Array, priority: boolean): boolean | Promise<boolean> {
+  offer(channel: number, payload: Uint8Array, priority: boolean, overflow: Overflow = 'wait'): Offer {
+    if (this.#ended) return 'closed'
     const q = priority ? this.#high : this.#low
+    if (this.#hasSpace(q)) return this.#push(q, channel, payload)
+    if (this.#isStalled()) return this.#drop(channel, 'peer_stalled', 'stalled')
+    if (overflow === 'drop-oldest' && this.#dropOldest(q, channel)) return this.#push(q, channel, payload)
+    return this.#drop(channel, 'queue_full', 'full')
+  }
+
+  /**
+   * Queue a data message under the channel's overflow policy; resolves false if it was not queued.
+   * `wait`: while this peer's queue is full the call waits for space, which slows a sender down to
+   * what the peer reads; but once the peer's socket has accepted no bytes for `maxWriteStallMs` (it
+   * stopped reading) it no longer holds anyone up: the message is dropped for this peer only and
+   * counted as `peer_stalled`. `drop-newest` and `drop-oldest` never wait (see `offer`). False also
+   * once the connection has ended.
+   */
+  enqueue(channel: number, payload: Uint8Array, priority: boolean, overflow: Overflow = 'wait'): boolean | Promise<boolean> {
     if (this.#ended) return false
-    if (q.length < this.cfg.mailboxSize) return this.#push(q, channel, payload)
+    const q = priority ? this.#high : this.#low
+    if (this.#hasSpace(q)) return this.#push(q, channel, payload) === 'queued'
+    if (overflow !== 'wait') return this.offer(channel, payload, priority, overflow) === 'queued'
     return this.#enqueueWhenSpace(q, channel, payload)
   }
 
-  #push(q: Queued[], channel: number, payload: Uint8Array): true {
-    q.push({ bytes: encodeData(channel, payload), message: channelLabel(channel) })
+  #hasSpace(q: Queued[]): boolean {
+    return q.length < this.cfg.mailboxSize && (this.#queuedBytes < this.cfg.maxPeerQueueBytes || this.#high.length + this.#low.length === 0)
+  }
+
+  #push(q: Queued[], channel: number, payload: Uint8Array): 'queued' {
+    const bytes = encodeData(channel, payload)
+    q.push({ bytes, message: channelLabel(channel), channel })
+    this.#queuedBytes += bytes.length
     this.#kick()
+    return 'queued'
+  }
+
+  #drop<T extends Offer>(channel: number, reason: string, outcome: T): T {
+    this.metrics.messagesDropped.inc({ peer: this.hex, message: channelLabel(channel), reason })
+    return outcome
+  }
+
+  /** Drop the oldest message of `channel` in `q` (counted); false if there is none. */
+  #dropOldest(q: Queued[], channel: number): boolean {
+    const i = q.findIndex((m) => m.channel === channel)
+    if (i < 0) return false
+    const [old] = q.splice(i, 1)
+    this.#queuedBytes -= old!.bytes.length
+    this.#drop(channel, 'dropped_oldest', 'full')
     return true
   }
 
+  /**
+   * Whether a write is in progress and the socket has accepted no bytes for `maxWriteStallMs`:
+   * progress is sampled here, so a peer that reads, however slowly, is never stalled.
+   */
+  #isStalled(): boolean {
+    if (this.#writingSince === undefined) return false
+    const now = this.ctx.now()
+    const p = this.conn.progress()
+    if (p !== this.#progress) {
+      this.#progress = p
+      this.#progressAt = now
+      return false
+    }
+    return now - Math.max(this.#progressAt, this.#writingSince) >= this.cfg.maxWriteStallMs
+  }
+
   async #enqueueWhenSpace(q: Queued[], channel: number, payload: Uint8Array): Promise<boolean> {
-    while (q.length >= this.cfg.mailboxSize && !this.#ended) {
-      const stuckFor = this.#writingSince === undefined ? 0 : this.ctx.now() - this.#writingSince
-      if (stuckFor >= this.cfg.maxWriteStallMs) {
-        this.metrics.messagesDropped.inc({ peer: this.hex, message: channelLabel(channel), reason: 'peer_stalled' })
+    while (!this.#hasSpace(q) && !this.#ended) {
+      if (this.#isStalled()) {
+        this.#drop(channel, 'peer_stalled', 'stalled')
         return false
       }
+      // Wake when the writer frees space, or when the peer would count as stalled, to look again.
+      const since = this.#writingSince === undefined ? this.ctx.now() : Math.max(this.#progressAt, this.#writingSince)
       const wake = new AbortController()
       const space = new Promise<void>((r) => this.#space.push(r)).then(() => wake.abort())
-      await Promise.race([space, this.ctx.sleep(this.cfg.maxWriteStallMs - stuckFor, wake.signal).catch(() => undefined)])
+      await Promise.race([space, this.ctx.sleep(Math.max(1, since + this.cfg.maxWriteStallMs - this.ctx.now()), wake.signal).catch(() => undefined)])
       wake.abort()
     }
-    return this.#ended ? false : this.#push(q, channel, payload)
+    return this.#ended ? false : this.#push(q, channel, payload) === 'queued'
+  }
+
+  /** Bytes of data messages queued for this peer, not yet written. */
+  get queuedBytes(): number {
+    return this.#queuedBytes
   }
 
   /** Messages waiting to be written to this peer (data and control). */
@@ -172,7 +247,7 @@ export class PeerConnection {
       this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'control_queue_full' })
       return
     }
-    this.#control.push({ bytes: encodeMessage(m), message: label })
+    this.#control.push({ bytes: encodeMessage(m), message: label, channel: -1 })
     this.#kick()
   }
 
@@ -206,10 +281,12 @@ export class PeerConnection {
         const q = batch[i]!
         this.#tally(this.#sent, this.metrics.messagesSent, q.message).n++
         bytes += q.bytes.length
+        if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
         frames[i] = q.bytes
       }
       this.#bytesSent.n += bytes
       this.#writingSince = this.ctx.now()
+      this.#progress = this.conn.progress()
       await this.conn.sendMany(frames)
       this.#writingSince = undefined
     }
@@ -231,7 +308,13 @@ export class PeerConnection {
 
   async #read(): Promise<void> {
     for (;;) {
-      const plain = this.conn.recvReady() ?? (await this.conn.recv())
+      let plain = this.conn.recvReady()
+      if (!plain) {
+        // Between chunks: let the event loop turn if this loop has run long without waiting.
+        const turn = this.ctx.pace()
+        if (turn) await turn
+        plain = await this.conn.recv()
+      }
       const m = tryDecodeMessage(plain)
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {

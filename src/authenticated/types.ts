@@ -47,6 +47,22 @@ export interface Sender {
    * `priority` messages go ahead of queued normal ones.
    */
   send(recipients: Recipients, message: Uint8Array, priority?: boolean): Promise<Uint8Array[]>
+  /**
+   * Offer `message` to the recipients without waiting: says which peers queued it, which had a full
+   * queue and which are stalled (their socket accepts nothing); the message is dropped for the last
+   * two (counted in `messages_dropped`). Throws as `send` does.
+   */
+  trySend(recipients: Recipients, message: Uint8Array, priority?: boolean): SendOutcome
+}
+
+/** What `Sender.trySend` did, per recipient (keys of connected recipients only). */
+export interface SendOutcome {
+  /** Peers the message was queued for. */
+  queued: Uint8Array[]
+  /** Peers whose queue was full: not queued for them. */
+  full: Uint8Array[]
+  /** Peers whose socket accepted no bytes for `maxWriteStallMs`: not queued for them. */
+  stalled: Uint8Array[]
 }
 
 /**

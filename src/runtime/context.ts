@@ -31,6 +31,12 @@ export interface Sink {
   send(bytes: Uint8Array): Promise<void>
   /** Close the connection (both directions). Idempotent. */
   close(): void
+  /**
+   * A counter that moves whenever the other side takes written bytes (the OS accepted some), so a
+   * caller can tell a slow reader (it moves, however slowly) from one that stopped reading (it does
+   * not). Optional: without it, a write in progress counts as no progress.
+   */
+  progress?(): number
 }
 
 /** The reading half of a connection. */
@@ -85,6 +91,12 @@ export interface Context {
   randomBytes(n: number): Uint8Array
   /** A uniform random integer in [0, max). */
   randomInt(max: number): number
+  /**
+   * Undefined when the caller may go on; else a promise that resolves once the event loop has had a
+   * turn (timers, sockets). Loops that can run without waiting for I/O (a send that resolves at once,
+   * a receive loop over a full buffer) call it every iteration, so they never starve the process.
+   */
+  pace(): Promise<void> | undefined
   /** Run `fn` as a labelled task; its signal fires on `abort()`. */
   spawn<T>(label: string, fn: (signal: AbortSignal) => Promise<T>): Handle<T>
   /**

@@ -51,6 +51,13 @@ function wrap(socket: Socket, highWater: number): Connection {
       socket.pause()
     }
   })
+  // Write progress: bytes whose write completed, and what libuv still holds of the write in progress
+  // (it shrinks as the kernel takes bytes). A change in either is progress.
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })
+  let completed = 0
+  let lastCompleted = -1
+  let lastQueued = -1
+  let ticks = 0
   const end = () => queue.end()
   socket.on('end', end)
   socket.on('close', end)
@@ -76,8 +83,21 @@ function wrap(socket: Socket, highWater: number): Connection {
       send: (bytes: Uint8Array) =>
         new Promise<void>((resolve, reject) => {
           if (socket.destroyed || !socket.writable) return reject(new P2pError('ERR_CLOSED', 'connection closed'))
-          socket.write(bytes, (err) => (err ? reject(new P2pError('ERR_CLOSED', err.message, { cause: err })) : resolve()))
+          socket.write(bytes, (err) => {
+            if (err) return reject(new P2pError('ERR_CLOSED', err.message, { cause: err }))
+            completed += bytes.length
+            resolve()
+          })
         }),
+      progress: () => {
+        const queued = handle._handle?.writeQueueSize ?? 0
+        if (queued !== lastQueued || completed !== lastCompleted) {
+          lastQueued = queued
+          lastCompleted = completed
+          ticks++
+        }
+        return ticks
+      },
       close: () => {
         socket.destroy()
         queue.end()
@@ -85,6 +105,12 @@ function wrap(socket: Socket, highWater: number): Connection {
     },
   }
 }
+
+/** How long (ms of wall time) paced loops may run between two turns of the event loop. */
+export const PACE_MS = 3
+
+/** When a paced loop last let the event loop turn (shared by the whole process). */
+const pacing = { turnedAt: performance.now() }
 
 /** Connections a listener holds for `accept()` before it closes new ones at once. */
 const MAX_UNACCEPTED = 1024
@@ -105,6 +131,21 @@ export class NodeContext implements Context {
 
   now(): number {
     return Date.now()
+  }
+
+  /**
+   * Yields once `PACE_MS` of wall time have passed since any paced loop of this process last let the
+   * event loop turn: the budget is shared by every context and loop in the process (several nodes in
+   * one process share one event loop), so timers wait at most about `PACE_MS` plus one iteration.
+   */
+  pace(): Promise<void> | undefined {
+    if (performance.now() - pacing.turnedAt < PACE_MS) return undefined
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        pacing.turnedAt = performance.now()
+        resolve()
+      }),
+    )
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -33,7 +33,7 @@ import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import { BandwidthModel, type Bandwidth } from './bandwidth.js'
-import { receiveAll, type Channel, type Receiver, type Recipients, type Sender } from '../authenticated/types.js'
+import { receiveAll, type Channel, type Receiver, type Recipients, type Sender, type SendOutcome } from '../authenticated/types.js'
 
 /** A one-way link between two simulated peers. */
 export interface Link {
@@ -396,6 +396,12 @@ class SimSender implements Sender {
     private readonly channel: Channel,
     private readonly maxSize: number,
   ) {}
+
+  /** Routes at once: links have no queue that can fill, so every reachable recipient is `queued`. */
+  trySend(recipients: Recipients, message: Uint8Array): SendOutcome {
+    if (message.length > this.maxSize) throw new MessageTooLargeError(message.length, this.maxSize)
+    return { queued: this.net.route(this.me, this.channel, recipients, message), full: [], stalled: [] }
+  }
 
   send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
     if (message.length > this.maxSize) return Promise.reject(new MessageTooLargeError(message.length, this.maxSize))

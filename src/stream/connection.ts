@@ -349,6 +349,11 @@ export class EncryptedConnection {
     this.#fail(new ClosedError())
   }
 
+  /** The underlying sink's write-progress counter (see `Sink.progress`); 0 where it has none. */
+  progress(): number {
+    return this.conn.sink.progress?.() ?? 0
+  }
+
   /** Why the connection ended, if it has. */
   get error(): P2pError | undefined {
     return this.#error

@@ -28,11 +28,12 @@ export const insider = Ed25519.fromSeed(3)
 export const outsider = Ed25519.fromSeed(99)
 export const PEER_SET = [alice.publicKey, bob.publicKey, insider.publicKey]
 
-/** Channels of the honest nodes: 0 plain, 1 zstd (both carry the steady stream), 2 tightly rate-limited (the flood target), 3 bulk. */
+/** Channels of the honest nodes: 0 plain, 1 zstd (both carry the steady stream), 2 tightly rate-limited (the flood target), 3 bulk, 4 small backlog (16). */
 export const PLAIN = 0
 export const PACKED = 1
 export const LIMITED = 2
 export const BULK = 3
+export const SMALL = 4
 export const LIMITED_QUOTA = Quota.perSecond(10)
 
 export interface HonestNode {
@@ -53,6 +54,7 @@ export function startHonest(ctx: Context, signer: Signer, address: string, boots
     [PACKED, network.register(PACKED, Quota.perSecond(1000), 1024, 3)],
     [LIMITED, network.register(LIMITED, LIMITED_QUOTA, 1024)],
     [BULK, network.register(BULK, Quota.perSecond(1_000_000), 4096)],
+    [SMALL, network.register(SMALL, Quota.perSecond(1_000_000), 16)],
   ])
   const handle = network.start()
   return { ctx, signer, address, network, channels, stop: () => handle.stop() }

@@ -123,6 +123,18 @@ class DeterministicContext implements Context {
     return this.rt.rng.bytes(n)
   }
 
+  #paced = 0
+
+  /**
+   * Every 1,024th call waits for a timer at the current virtual time, so other tasks due now run; by
+   * count, never by time, so runs stay replayable.
+   */
+  pace(): Promise<void> | undefined {
+    if (++this.#paced < 1024) return undefined
+    this.#paced = 0
+    return this.sleep(0)
+  }
+
   randomInt(max: number): number {
     return this.rt.rng.int(max)
   }
