@@ -33,6 +33,9 @@ function fold(counter: Counter<string>): void {
   }
 }
 
+/** The networks whose queues a `peer_queued_bytes` gauge reports (several may share a registry). */
+const queuedSources = new WeakMap<Gauge<'peer'>, Set<Metrics>>()
+
 export const BITVEC = '-1'
 export const PEERS = '-2'
 
@@ -65,6 +68,13 @@ export class Metrics {
   readonly handshakesRefused: Counter<'reason'>
   /** `handshakes_pending`: inbound handshakes in progress (admitted, not yet answered or refused). */
   readonly handshakesPending: Gauge
+  /** `peer_queued_bytes`: bytes of data messages queued for each connected peer, not yet written (read at scrape). */
+  readonly peerQueuedBytes: Gauge<'peer'>
+  /**
+   * What `peer_queued_bytes` reports at each scrape: (peer hex, bytes) of every live connection.
+   * @internal set by the network
+   */
+  queuedBytes: () => Iterable<[string, number]> = () => []
 
   /**
    * Registers the metrics on `registry`, reusing any metric of the same name already registered
@@ -95,6 +105,21 @@ export class Metrics {
     this.peersKilled = counter('peers_killed', 'connections ended for a protocol violation, by reason', ['reason'])
     this.handshakesRefused = counter('handshakes_refused', 'inbound connections refused (at accept or in the handshake), by reason', ['reason'])
     this.handshakesPending = gauge('handshakes_pending', 'inbound handshakes in progress')
+    this.peerQueuedBytes =
+      (registry.getSingleMetric('peer_queued_bytes') as Gauge<'peer'> | undefined) ??
+      new Gauge({
+        name: 'peer_queued_bytes',
+        help: 'bytes of data messages queued for a peer, not yet written',
+        labelNames: ['peer'],
+        registers: [registry],
+        collect(this: Gauge<'peer'>) {
+          this.reset()
+          for (const m of queuedSources.get(this) ?? []) for (const [peer, bytes] of m.queuedBytes()) this.set({ peer }, bytes)
+        },
+      })
+    let sources = queuedSources.get(this.peerQueuedBytes)
+    if (!sources) queuedSources.set(this.peerQueuedBytes, (sources = new Set()))
+    sources.add(this)
     const b = gauge('p2p_backend_native', '1 when the Rust addon runs the hot paths, 0 on the TypeScript fallback')
     b.set(backend === 'native' ? 1 : 0)
   }

@@ -97,6 +97,7 @@ export class Network {
       handshakeTimeoutMs: cfg.handshakeTimeoutMs,
     }
     this.#admission = new Admission(cfg)
+    metrics.queuedBytes = () => [...this.#peers.values()].map((p) => [p.hex, p.queuedBytes])
   }
 
   /**

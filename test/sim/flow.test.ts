@@ -24,10 +24,10 @@ interface Node {
   stop: () => Promise<void>
 }
 
-function start(rt: DeterministicRuntime, i: number, opts: { overflow?: Overflow; backlog?: number; mailboxSize?: number } = {}): Node {
+function start(rt: DeterministicRuntime, i: number, opts: { overflow?: Overflow; backlog?: number; mailboxSize?: number; maxPeerQueueBytes?: number } = {}): Node {
   const ctx = rt.context(`10.0.0.${i + 1}`, new Registry())
   const boot = i === 0 ? [] : [{ publicKey: keys[0]!.publicKey, address: '10.0.0.1:4000' }]
-  const { network, oracle } = Network.create(ctx, { ...Config.test(keys[i]!, NS, `10.0.0.${i + 1}:4000`, boot, 1 << 16), mailboxSize: opts.mailboxSize ?? 1_000 })
+  const { network, oracle } = Network.create(ctx, { ...Config.test(keys[i]!, NS, `10.0.0.${i + 1}:4000`, boot, 1 << 16), mailboxSize: opts.mailboxSize ?? 1_000, maxPeerQueueBytes: opts.maxPeerQueueBytes ?? 16 << 20 })
   oracle.register(0n, keys.map((k) => k.publicKey))
   const [sender, receiver] = network.register(CH, Quota.perSecond(1_000_000), opts.backlog ?? 1_024, { overflow: opts.overflow ?? 'wait' })
   const handle = network.start()
@@ -82,6 +82,23 @@ describe('trySend and the overflow policies', () => {
       expect(await receiveN(b, arrives.length)).toEqual(arrives)
       expect(await dropped(a, 'queue_full')).toBe(full)
       expect(await dropped(a, 'dropped_oldest')).toBe(oldest)
+      await Promise.all([a.stop(), b.stop()])
+    })
+  })
+
+  it('a queue is also bounded in bytes, shown per peer in peer_queued_bytes (seed=305)', async () => {
+    const rt = new DeterministicRuntime({ seed: 305 })
+    await rt.run(async () => {
+      const [a, b] = [start(rt, 0, { maxPeerQueueBytes: 4096 }), start(rt, 1)]
+      await a.network.whenConnected(1)
+      const queuedBytes = async () => (await a.ctx.registry.getSingleMetric('peer_queued_bytes')!.get()).values.find((v) => v.labels.peer === hex(keys[1]!.publicKey))?.value
+      const outcomes = Array.from({ length: 10 }, () => a.sender.trySend(Recipients.all(), new Uint8Array(1000)))
+      // 1,000 B payloads are 1,008 B encoded: four fit under 4,096 and a fifth is taken while under it.
+      expect(outcomes.filter((o) => o.queued.length === 1)).toHaveLength(5)
+      expect(outcomes.filter((o) => o.full.length === 1)).toHaveLength(5)
+      expect(await queuedBytes()).toBe(5 * 1008)
+      expect(await receiveN(b, 5)).toHaveLength(5)
+      expect(await queuedBytes()).toBe(0)
       await Promise.all([a.stop(), b.stop()])
     })
   })
