@@ -69,7 +69,7 @@ export async function runNode(argv: string[], io: NodeIo): Promise<number> {
   if (!file.peerSets.some((s) => s.peers.some((k) => hex(k) === hex(me)))) {
     log.warn('not_in_peer_set', { hint: 'add this node\'s publicKey to a peer set, or peers will refuse it' })
   }
-  const channels = file.channels.map((c) => ({ spec: c, pair: network.register(c.id, channelQuota(c), c.backlog, c.compression) }))
+  const channels = file.channels.map((c) => ({ spec: c, pair: network.register(c.id, channelQuota(c), c.backlog, { compression: c.compression, overflow: c.overflow }) }))
   const chat = channels.find((c) => c.spec.id === file.chatChannel)!.pair[0]
   const handle = network.start()
   try {

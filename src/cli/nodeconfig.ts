@@ -20,6 +20,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Config, verifyConfig, type Bootstrapper } from '../authenticated/config.js'
+import type { Overflow } from '../authenticated/peer.js'
 import { isP2pError } from '../errors.js'
 import type { RandomBytes } from '../crypto/scheme.js'
 import { Quota } from '../utils/quota.js'
@@ -33,6 +34,8 @@ export interface ChannelFile {
   ratePerSecond: number
   backlog: number
   compression?: number
+  /** What `send` does when a peer's queue is full (default `wait`). */
+  overflow: Overflow
 }
 
 /** A parsed and checked node file. */
@@ -62,7 +65,7 @@ export const FIELDS: Record<string, string> = {
   dialable: 'address others dial, signed into our record (default: listen)',
   bootstrappers: '[{ "publicKey": hex, "address": "ip:port" }] dialed at start',
   peerSets: '[{ "index": n, "peers": [hex, ...] }] who may connect (include yourself)',
-  channels: '[{ "id", "name", "ratePerSecond", "backlog", "compression"? }] (default: one "chat" channel 0)',
+  channels: '[{ "id", "name", "ratePerSecond", "backlog", "compression"?, "overflow"? ("wait", "drop-newest" or "drop-oldest") }] (default: one "chat" channel 0)',
   chatChannel: 'channel id that stdin lines are sent on (default: the channel named "chat", else the first)',
   preset: '"recommended" (default), "aggressive" or "test": timing and limits to start from',
   allowPrivateIps: 'boolean: accept private/loopback addresses in gossip (the aggressive and test presets do)',
@@ -71,7 +74,8 @@ export const FIELDS: Record<string, string> = {
   logLevel: '"debug", "info" (default), "warn" or "error"',
 }
 
-const CHANNEL_FIELDS = ['id', 'name', 'ratePerSecond', 'backlog', 'compression']
+const CHANNEL_FIELDS = ['id', 'name', 'ratePerSecond', 'backlog', 'compression', 'overflow']
+const OVERFLOWS: Overflow[] = ['wait', 'drop-newest', 'drop-oldest']
 
 type Json = Record<string, unknown>
 
@@ -96,6 +100,11 @@ function int(where: string, value: unknown, min: number, max: number): number {
     throw new UsageError(`${where} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+function overflowOf(where: string, value: unknown): Overflow {
+  if (!(OVERFLOWS as unknown[]).includes(value)) throw new UsageError(`${where} must be one of ${OVERFLOWS.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(value)}`)
+  return value as Overflow
 }
 
 function str(where: string, value: unknown): string {
@@ -168,6 +177,7 @@ export function parseNodeFile(json: unknown, random: RandomBytes): NodeFile {
       ratePerSecond: int(`${where}.ratePerSecond`, o.ratePerSecond ?? 100, 1, 1_000_000_000),
       backlog: int(`${where}.backlog`, o.backlog ?? 1024, 1, 1_000_000),
       compression: o.compression === undefined ? undefined : int(`${where}.compression`, o.compression, 1, 22),
+      overflow: overflowOf(`${where}.overflow`, o.overflow ?? 'wait'),
     }
   })
   if (channels.length === 0) throw new UsageError('channels must not be empty')

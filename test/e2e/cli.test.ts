@@ -82,6 +82,8 @@ describe.skipIf(!built)('quorumnet command', () => {
     it('public key that is not a curve point', () =>
       expectUsageError(['node', '--config', writeConfig({ ...baseConfig(1), peerSets: [{ index: 0, peers: ['02' + '00'.repeat(31)] }] })], /peerSets\[0\]\.peers\[0\] is not a valid ed25519 public key/))
     it('wrong type', () => expectUsageError(['node', '--config', writeConfig({ ...baseConfig(1), channels: [{ id: 'zero' }] })], /channels\[0\]\.id must be an integer/))
+    it('unknown overflow policy', () =>
+      expectUsageError(['node', '--config', writeConfig({ ...baseConfig(1), channels: [{ id: 0, overflow: 'sometimes' }] })], /channels\[0\]\.overflow must be one of "wait", "drop-newest", "drop-oldest", got "sometimes"/))
     it('bad address', () => expectUsageError(['node', '--config', writeConfig({ ...baseConfig(1), listen: 'localhost:80' })], /listen: must be an IP literal and port/))
     it('port already in use', async () => {
       const port = await freePort()
