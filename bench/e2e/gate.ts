@@ -18,10 +18,13 @@
  * once (`sessionWarmupS`), then windows run one at a time in `cycles` cycles, alternately in the order
  * B1 C1 B2 C2 and C2 B2 C1 B1 (so each candidate window sits next to a baseline window, and a linear
  * drift of the machine cancels over two cycles). Each window runs the load `windowWarmupS`
- * unmeasured, then measures `windowS`. Figures become speeds, bigger is better (1 / p50 for rtt).
+ * unmeasured, then measures `windowS`. Each window gives two figures, each judged by the rule below
+ * on its own line: the speed (MB/s, messages, deliveries or connections per second, or 1 / p50 for
+ * rtt) and the work per CPU-second (the same count divided by the CPU time both worker processes
+ * used in the window), which other work on the machine disturbs less. Bigger is better for both.
  *
  * ## Rule
- * In natural logs of the speeds, per scenario and backend, over cycles k = 1..K:
+ * In natural logs of the figures, per scenario, backend and figure, over cycles k = 1..K:
  * - paired ratios: ln c1_k - ln b1_k and ln c2_k - ln b2_k (2K values, each a candidate window
  *   against the baseline window next to it); R = exp(median), the reported candidate/baseline;
  * - baseline/baseline QB = exp(median_k(ln b2_k - ln b1_k)) and candidate/candidate
