@@ -27,7 +27,7 @@
  * const handle = network.start()
  * ```
  */
-import { encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
+import { encodeData, encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
 import { ClosedError, InvalidArgumentError, PeerRefusedError, isP2pError, type HandshakeError, type HandshakeReason } from '../errors.js'
 import type { Connection, Context, Handle } from '../runtime/context.js'
 import { parseAddress } from '../runtime/context.js'
@@ -70,7 +70,13 @@ export interface NetworkHandle {
 
 const PROTOBUF_OVERHEAD = 64
 const OVERFLOWS: Overflow[] = ['wait', 'drop-newest', 'drop-oldest']
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+const keyHex = new WeakMap<Uint8Array, string>()
+/** A key's hex, computed once per key object (a sender usually reuses the same key objects). */
+const hexOf = (b: Uint8Array): string => {
+  let h = keyHex.get(b)
+  if (h === undefined) keyHex.set(b, (h = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')))
+  return h
+}
 
 /** An authenticated network of a fixed, known set of peers; create one with `Network.create`. */
 export class Network {
@@ -221,21 +227,24 @@ export class Network {
     if (recipients.kind === 'one') {
       const p = this.#peers.get(hexOf(recipients.key))
       if (!p) return []
-      const r = p.enqueue(channel, payload, priority, overflow)
+      const r = p.enqueue(channel, encodeData(channel, payload), priority, overflow)
       if (r === true) return [p.peer]
       if (r === false) return []
       return r.then((ok) => (ok ? [p.peer] : []))
     }
     const targets = this.#targets(recipients)
-    const queued = targets.map((p) => p.enqueue(channel, payload, priority, overflow))
+    // Encoded once, queued for every recipient (the bytes are never modified once queued).
+    const data = encodeData(channel, payload)
+    const queued = targets.map((p) => p.enqueue(channel, data, priority, overflow))
     if (queued.every((q) => typeof q === 'boolean')) return targets.filter((_, i) => queued[i]).map((p) => p.peer)
     return Promise.all(queued).then((ok) => targets.filter((_, i) => ok[i]).map((p) => p.peer))
   }
 
   #offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): SendOutcome {
     const out: SendOutcome = { queued: [], full: [], stalled: [] }
+    const data = encodeData(channel, payload)
     for (const p of this.#targets(recipients)) {
-      const r = p.offer(channel, payload, priority, 'drop-newest')
+      const r = p.offer(channel, data, priority, 'drop-newest')
       if (r !== 'closed') out[r].push(p.peer)
     }
     return out

@@ -11,6 +11,11 @@
  * `peer_stalled`) until it reads again. A queue is full at `mailboxSize` messages or
  * `maxPeerQueueBytes` bytes, whichever comes first.
  *
+ * A data message may carry a supersede slot (channel and key) and an expiry. A new message of a slot
+ * replaces the queued one in its turn (a vote or status update never queues behind its own stale
+ * copy, and never waits for room when it replaces one); a message found stale when the writer reaches
+ * it, or when the queue is full and its room is needed, is dropped. Both are counted.
+ *
  * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
  * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
  * is also the keep-alive. A tick for a key no longer tracked ends the connection.
@@ -24,11 +29,11 @@
  * ## Not provided
  * Fairness between channels of one peer beyond FIFO: a peer's receive loop delivers in arrival order.
  */
-import { encodeData, encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
+import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
 import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
 import type { Context } from '../runtime/context.js'
 import { BATCH_BYTES, type EncryptedConnection } from '../stream/connection.js'
-import { RateLimiter } from '../utils/ratelimit.js'
+import { Gcra } from '../utils/gcra.js'
 import type { ChannelQueue } from './channels.js'
 import type { Config } from './config.js'
 import { BITVEC, PEERS, type Metrics, type Tally } from './metrics.js'
@@ -49,14 +54,22 @@ const channelLabel = (channel: number): string => (channel < 64 ? (labels[channe
  * Take queued messages in priority order, up to the stream's BATCH_BYTES (always at least one), so a
  * flush is one seal and one write and the lower-priority queues wait for the next one.
  */
-function takeBatch(queues: Queued[][]): Queued[] {
+function takeBatch(queues: Queued[][], now: number, expire: (m: Queued) => void): Queued[] {
   const out: Queued[] = []
   let bytes = 0
   for (const q of queues) {
     let n = 0
-    while (n < q.length && (out.length === 0 || bytes + q[n]!.bytes.length <= BATCH_BYTES)) {
-      bytes += q[n]!.bytes.length
-      out.push(q[n]!)
+    while (n < q.length) {
+      const m = q[n]!
+      if (m.expiresAt < now) {
+        // Stale: older than its ttl now that the writer would take it.
+        expire(m)
+        n++
+        continue
+      }
+      if (out.length > 0 && bytes + m.bytes.length > BATCH_BYTES) break
+      bytes += m.bytes.length
+      out.push(m)
       n++
     }
     q.splice(0, n)
@@ -65,11 +78,24 @@ function takeBatch(queues: Queued[][]): Queued[] {
   return out
 }
 
-const BITVEC_CLASS = 0
-const PEERS_CLASS = 1
 
-/** A queued frame: its bytes, its `message` metric label, its channel (-1 for control messages). */
-type Queued = { bytes: Uint8Array; message: string; channel: number }
+/**
+ * A queued frame: its bytes, its `message` metric label, its channel (-1 for control messages), its
+ * supersede slot (`channel:key`, or undefined), when it goes stale (ms, Infinity for never), the
+ * peer-local order of its send and whether it is in the high-priority queue.
+ */
+type Queued = { bytes: Uint8Array; message: string; channel: number; slot: string | undefined; expiresAt: number; seq: number; high: boolean }
+
+/**
+ * Where a data message goes beyond its channel and priority: `slot` (`channel:key`) replaces a queued
+ * message of the same slot; `expiresAt` (ms, context clock; Infinity for never) is when it goes stale.
+ */
+export interface Placement {
+  slot: string | undefined
+  expiresAt: number
+}
+
+const PLAIN: Placement = { slot: undefined, expiresAt: Infinity }
 
 /** What happens to a send when a peer's queue is full: see `ChannelOptions.overflow`. */
 export type Overflow = 'wait' | 'drop-newest' | 'drop-oldest'
@@ -91,8 +117,20 @@ export class PeerConnection {
   #progress = -1
   #progressAt = 0
   #queuedBytes = 0
-  readonly #controlLimits = new RateLimiter()
-  readonly #channelLimits = new RateLimiter()
+  /** The queued data message of each supersede slot (`channel:key`). */
+  readonly #slots = new Map<string, Queued>()
+  /** Order of sends to this peer (a waiting keyed send must not replace a newer one). */
+  #seq = 0
+  /** At most the earliest expiry of any queued data message (ms; Infinity: none can expire). */
+  #earliestExpiry = Infinity
+  /** `#expire` for the writer's `takeBatch`. */
+  readonly #expireTaken = (m: Queued): void => this.#expire(m)
+  /** Inbound quotas of this connection: bit vectors, Peers messages, then each channel (plain JS: no crossing per message). */
+  readonly #bitVecLimit: Gcra
+  readonly #peersLimit: Gcra
+  readonly #channelLimits = new Map<number, Gcra>()
+  /** The origin of this connection's quota clock (ms, context clock). */
+  readonly #epoch: number
   readonly #abort = new AbortController()
   readonly #sent = new Map<string, Tally>()
   readonly #received = new Map<string, Tally>()
@@ -108,9 +146,10 @@ export class PeerConnection {
     private readonly metrics: Metrics,
   ) {
     this.hex = Buffer.from(conn.peer).toString('hex')
-    this.#controlLimits.define(BITVEC_CLASS, cfg.allowedBitVecRate)
-    this.#controlLimits.define(PEERS_CLASS, cfg.allowedPeersRate)
-    for (const [id, q] of channels) this.#channelLimits.define(id, q.spec.quota)
+    this.#epoch = ctx.now()
+    this.#bitVecLimit = new Gcra(cfg.allowedBitVecRate)
+    this.#peersLimit = new Gcra(cfg.allowedPeersRate)
+    for (const [id, q] of channels) this.#channelLimits.set(id, new Gcra(q.spec.quota))
     this.#bytesSent = metrics.tally(metrics.bytesSent, { peer: this.hex })
     this.#bytesReceived = metrics.tally(metrics.bytesReceived, { peer: this.hex })
   }
@@ -141,19 +180,24 @@ export class PeerConnection {
   }
 
   /**
-   * Offer a data message without waiting: `queued`, or why not: `full` (the queue holds `mailboxSize`
+   * Offer a data message (`data`: the encoded Data message, `encodeData(channel, payload)`, shared by
+   * every recipient of a broadcast) without waiting: `queued`, or why not: `full` (the queue holds `mailboxSize`
    * messages or `maxPeerQueueBytes` bytes), `stalled` (full, and the socket accepted no bytes for
    * `maxWriteStallMs`), `closed`. Under `drop-oldest` a full queue makes room by dropping the oldest
    * queued message of the same channel and priority. Every message not queued is counted in
    * `messages_dropped` with its reason (`queue_full`, `peer_stalled`, `dropped_oldest` for the one
-   * making room).
+   * making room). With a `place.slot`, a queued message of the same slot is replaced in its turn
+   * (`superseded`), whether or not the queue is full; a queued message past its `place.expiresAt` is
+   * dropped (`expired`) when the writer reaches it, or earlier when its room is needed.
    */
-  offer(channel: number, payload: Uint8Array, priority: boolean, overflow: Overflow = 'wait'): Offer {
+  offer(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): Offer {
     if (this.#ended) return 'closed'
+    const seq = ++this.#seq
+    if (place.slot !== undefined && this.#supersede(channel, data, priority, place, seq) !== undefined) return 'queued'
     const q = priority ? this.#high : this.#low
-    if (this.#hasSpace(q)) return this.#push(q, channel, payload)
+    if (this.#hasSpace(q) || (this.#sweep() && this.#hasSpace(q))) return this.#push(q, channel, data, place, seq)
     if (this.#isStalled()) return this.#drop(channel, 'peer_stalled', 'stalled')
-    if (overflow === 'drop-oldest' && this.#dropOldest(q, channel)) return this.#push(q, channel, payload)
+    if (overflow === 'drop-oldest' && this.#dropOldest(q, channel)) return this.#push(q, channel, data, place, seq)
     return this.#drop(channel, 'queue_full', 'full')
   }
 
@@ -163,23 +207,102 @@ export class PeerConnection {
    * what the peer reads; but once the peer's socket has accepted no bytes for `maxWriteStallMs` (it
    * stopped reading) it no longer holds anyone up: the message is dropped for this peer only and
    * counted as `peer_stalled`. `drop-newest` and `drop-oldest` never wait (see `offer`). False also
-   * once the connection has ended.
+   * once the connection has ended, when it went stale while waiting (`expired`), or when a newer
+   * message of its slot was queued while it waited (`superseded`).
    */
-  enqueue(channel: number, payload: Uint8Array, priority: boolean, overflow: Overflow = 'wait'): boolean | Promise<boolean> {
+  enqueue(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): boolean | Promise<boolean> {
     if (this.#ended) return false
+    if (place.slot !== undefined || overflow !== 'wait') return this.#enqueueWith(channel, data, priority, overflow, place)
     const q = priority ? this.#high : this.#low
-    if (this.#hasSpace(q)) return this.#push(q, channel, payload) === 'queued'
-    if (overflow !== 'wait') return this.offer(channel, payload, priority, overflow) === 'queued'
-    return this.#enqueueWhenSpace(q, channel, payload)
+    if (this.#hasSpace(q) || (this.#sweep() && this.#hasSpace(q))) return this.#push(q, channel, data, place, ++this.#seq) === 'queued'
+    return this.#enqueueWhenSpace(q, channel, data, place, ++this.#seq)
+  }
+
+  /** `enqueue` for a keyed message or a drop policy: supersede first, then as `offer` or wait. */
+  #enqueueWith(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow, place: Placement): boolean | Promise<boolean> {
+    if (overflow !== 'wait') return this.offer(channel, data, priority, overflow, place) === 'queued'
+    const seq = ++this.#seq
+    const replaced = place.slot === undefined ? undefined : this.#supersede(channel, data, priority, place, seq)
+    if (replaced !== undefined) return replaced
+    const q = priority ? this.#high : this.#low
+    if (this.#hasSpace(q) || (this.#sweep() && this.#hasSpace(q))) return this.#push(q, channel, data, place, seq) === 'queued'
+    return this.#enqueueWhenSpace(q, channel, data, place, seq)
+  }
+
+  /**
+   * Replace the queued message of `place.slot` with this one (counted as `superseded`): true. If the
+   * queued one was sent after this one (this send waited for space), this one is the stale one and is
+   * dropped instead: false. Undefined when no message of the slot is queued.
+   */
+  #supersede(channel: number, data: Uint8Array, priority: boolean, place: Placement, seq: number): boolean | undefined {
+    const old = this.#slots.get(place.slot!)
+    if (!old) return undefined
+    this.#drop(channel, 'superseded', 'full')
+    if (old.seq > seq) return false
+    if (old.high === priority) {
+      // In place: the new message keeps the old one's turn.
+      this.#queuedBytes += data.length - old.bytes.length
+      old.bytes = data
+      old.expiresAt = place.expiresAt
+      old.seq = seq
+      this.#noteExpiry(place.expiresAt)
+      return true
+    }
+    const from = old.high ? this.#high : this.#low
+    from.splice(from.indexOf(old), 1)
+    this.#queuedBytes -= old.bytes.length
+    this.#slots.delete(place.slot!)
+    this.#push(priority ? this.#high : this.#low, channel, data, place, seq)
+    return true
+  }
+
+  #noteExpiry(at: number): void {
+    if (at < this.#earliestExpiry) this.#earliestExpiry = at
+  }
+
+  /**
+   * Drop every stale data message (counted as `expired`) if one may be stale; true if any was
+   * dropped. Cheap when none can be: `#earliestExpiry` is a lower bound of every queued expiry.
+   */
+  #sweep(): boolean {
+    const now = this.ctx.now()
+    if (!(this.#earliestExpiry < now)) return false
+    let earliest = Infinity
+    let dropped = false
+    for (const q of [this.#high, this.#low]) {
+      let keep = 0
+      for (let i = 0; i < q.length; i++) {
+        const m = q[i]!
+        if (m.expiresAt < now) {
+          this.#expire(m)
+          dropped = true
+        } else {
+          if (m.expiresAt < earliest) earliest = m.expiresAt
+          q[keep++] = m
+        }
+      }
+      q.length = keep
+    }
+    this.#earliestExpiry = earliest
+    return dropped
+  }
+
+  /** Account for a stale data message leaving its queue (its caller removes it), counted as `expired`. */
+  #expire(m: Queued): void {
+    this.#queuedBytes -= m.bytes.length
+    if (m.slot !== undefined && this.#slots.get(m.slot) === m) this.#slots.delete(m.slot)
+    this.#drop(m.channel, 'expired', 'full')
   }
 
   #hasSpace(q: Queued[]): boolean {
     return q.length < this.cfg.mailboxSize && (this.#queuedBytes < this.cfg.maxPeerQueueBytes || this.#high.length + this.#low.length === 0)
   }
 
-  #push(q: Queued[], channel: number, payload: Uint8Array): 'queued' {
-    const bytes = encodeData(channel, payload)
-    q.push({ bytes, message: channelLabel(channel), channel })
+  #push(q: Queued[], channel: number, bytes: Uint8Array, place: Placement = PLAIN, seq = 0): 'queued' {
+    const m: Queued = { bytes, message: channelLabel(channel), channel, slot: place.slot, expiresAt: place.expiresAt, seq, high: q === this.#high }
+    q.push(m)
+    if (place.slot !== undefined) this.#slots.set(place.slot, m)
+    if (place.expiresAt !== Infinity) this.#noteExpiry(place.expiresAt)
     this.#queuedBytes += bytes.length
     this.#kick()
     return 'queued'
@@ -196,6 +319,7 @@ export class PeerConnection {
     if (i < 0) return false
     const [old] = q.splice(i, 1)
     this.#queuedBytes -= old!.bytes.length
+    if (old!.slot !== undefined && this.#slots.get(old!.slot) === old) this.#slots.delete(old!.slot)
     this.#drop(channel, 'dropped_oldest', 'full')
     return true
   }
@@ -216,8 +340,8 @@ export class PeerConnection {
     return now - Math.max(this.#progressAt, this.#writingSince) >= this.cfg.maxWriteStallMs
   }
 
-  async #enqueueWhenSpace(q: Queued[], channel: number, payload: Uint8Array): Promise<boolean> {
-    while (!this.#hasSpace(q) && !this.#ended) {
+  async #enqueueWhenSpace(q: Queued[], channel: number, data: Uint8Array, place: Placement, seq: number): Promise<boolean> {
+    while (!this.#ended && !(this.#hasSpace(q) || (this.#sweep() && this.#hasSpace(q)))) {
       if (this.#isStalled()) {
         this.#drop(channel, 'peer_stalled', 'stalled')
         return false
@@ -229,7 +353,17 @@ export class PeerConnection {
       await Promise.race([space, this.ctx.sleep(Math.max(1, since + this.cfg.maxWriteStallMs - this.ctx.now()), wake.signal).catch(() => undefined)])
       wake.abort()
     }
-    return this.#ended ? false : this.#push(q, channel, payload) === 'queued'
+    if (this.#ended) return false
+    // Stale before there was room for it: the writer would drop it at once.
+    if (place.expiresAt < this.ctx.now()) {
+      this.#drop(channel, 'expired', 'full')
+      return false
+    }
+    if (place.slot !== undefined) {
+      const replaced = this.#supersede(channel, data, q === this.#high, place, seq)
+      if (replaced !== undefined) return replaced
+    }
+    return this.#push(q, channel, data, place, seq) === 'queued'
   }
 
   /** Bytes of data messages queued for this peer, not yet written. */
@@ -247,7 +381,7 @@ export class PeerConnection {
       this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'control_queue_full' })
       return
     }
-    this.#control.push({ bytes: encodeMessage(m), message: label, channel: -1 })
+    this.#control.push({ bytes: encodeMessage(m), message: label, channel: -1, slot: undefined, expiresAt: Infinity, seq: 0, high: true })
     this.#kick()
   }
 
@@ -273,8 +407,9 @@ export class PeerConnection {
         await new Promise<void>((r) => (this.#wake = r))
         continue
       }
-      const batch = takeBatch([this.#control, this.#high, this.#low])
+      const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
       for (const w of this.#space.splice(0)) w()
+      if (batch.length === 0) continue
       const frames: Uint8Array[] = new Array(batch.length)
       let bytes = 0
       for (let i = 0; i < batch.length; i++) {
@@ -282,6 +417,7 @@ export class PeerConnection {
         this.#tally(this.#sent, this.metrics.messagesSent, q.message).n++
         bytes += q.bytes.length
         if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
+        if (q.slot !== undefined && this.#slots.get(q.slot) === q) this.#slots.delete(q.slot)
         frames[i] = q.bytes
       }
       this.#bytesSent.n += bytes
@@ -292,17 +428,22 @@ export class PeerConnection {
     }
   }
 
-  /** Undefined when a message of `cls` may be processed now; else a promise that waits its turn. */
-  #throttle(limits: RateLimiter, cls: number, label: string): Promise<void> | undefined {
-    return limits.check(0, cls, this.ctx.now()) === 0 ? undefined : this.#waitTurn(limits, cls, label)
+  /** Nanoseconds since this connection's quota epoch. */
+  #nowNs(): number {
+    return Math.round((this.ctx.now() - this.#epoch) * 1e6)
   }
 
-  async #waitTurn(limits: RateLimiter, cls: number, label: string): Promise<void> {
+  /** Undefined when a message under `limit` may be processed now; else a promise that waits its turn. */
+  #throttle(limit: Gcra, label: string): Promise<void> | undefined {
+    return limit.check(this.#nowNs()) === 0 ? undefined : this.#waitTurn(limit, label)
+  }
+
+  async #waitTurn(limit: Gcra, label: string): Promise<void> {
     for (;;) {
-      const wait = limits.check(0, cls, this.ctx.now())
-      if (wait === 0) return
+      const waitNs = limit.check(this.#nowNs())
+      if (waitNs === 0) return
       this.metrics.messagesRateLimited.inc({ peer: this.hex, message: label })
-      await this.ctx.sleep(Math.ceil(wait), this.#abort.signal)
+      await this.ctx.sleep(Math.ceil(waitNs / 1e6), this.#abort.signal)
     }
   }
 
@@ -320,7 +461,7 @@ export class PeerConnection {
       switch (m.type) {
         case 'bitVec': {
           this.#tally(this.#received, this.metrics.messagesReceived, BITVEC).n++
-          await this.#throttle(this.#controlLimits, BITVEC_CLASS, BITVEC)
+          await this.#throttle(this.#bitVecLimit, BITVEC)
           const r = this.tracker.handleBitVec(m.index, m.bits)
           if (r.kind === 'kill') return this.kill(r.reason)
           if (r.kind === 'reply') this.#control_({ type: 'peers', peers: r.peers }, PEERS)
@@ -328,7 +469,7 @@ export class PeerConnection {
         }
         case 'peers': {
           this.#tally(this.#received, this.metrics.messagesReceived, PEERS).n++
-          await this.#throttle(this.#controlLimits, PEERS_CLASS, PEERS)
+          await this.#throttle(this.#peersLimit, PEERS)
           const r = this.tracker.handlePeers(m.peers)
           if (r.kind === 'kill') return this.kill(r.reason)
           break
@@ -342,7 +483,7 @@ export class PeerConnection {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })
             break
           }
-          const turn = this.#throttle(this.#channelLimits, m.channel, label)
+          const turn = this.#throttle(this.#channelLimits.get(m.channel)!, label)
           if (turn) await turn
           // The decoded payload is a view into the frame buffer, which is not reused: no copy needed.
           const delivered = q.deliver(this.peer, m.message)

@@ -2,6 +2,8 @@
  * Every primitive against vectors printed by the published Rust crates (interop/), in every backend.
  * Where the fallback is deliberately stricter (ZIP-215 edge cases), its rejections are asserted.
  */
+import { Gcra } from '../../src/utils/gcra.js'
+import { Quota } from '../../src/utils/quota.js'
 import { describe, expect, it } from 'vitest'
 import { unionUnique } from '../../src/native/js/union.js'
 import { backends, hex, unhex } from '../helpers/backends.js'
@@ -129,6 +131,16 @@ describe.each(backends)('Rust vectors [$name]', ({ name, b }) => {
       table.setQuota(0, Number(c.period_ns), c.burst)
       for (const s of c.steps) {
         const wait = table.check(0, 0, Number(s.time_ns))
+        expect({ allowed: wait === 0, wait }).toEqual({ allowed: s.allowed, wait: Number(s.wait_ns) })
+      }
+    }
+  })
+
+  it('GCRA: the plain JavaScript Gcra makes the same decisions and waits as governor 0.6.3', () => {
+    for (const c of gcra.cases) {
+      const g = new Gcra(Quota.withPeriod(Number(c.period_ns) / 1e6).allowBurst(c.burst))
+      for (const s of c.steps) {
+        const wait = g.check(Number(s.time_ns))
         expect({ allowed: wait === 0, wait }).toEqual({ allowed: s.allowed, wait: Number(s.wait_ns) })
       }
     }
