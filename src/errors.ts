@@ -257,9 +257,11 @@ export class HandshakeError extends P2pError {
 }
 
 /**
- * An inbound handshake was well formed, but its key may not connect now: the key is in no tracked
- * peer set (`not_in_peer_set`), already has a connection (`already_connected`), or reconnects faster
- * than `allowedConnectionRatePerPeer` (`key_rate`). Checked before the signature is verified.
+ * An inbound handshake was well formed, but its key may not connect now: the key is blocked
+ * (`blocked`, `Oracle.block`), is in no tracked peer set (`not_in_peer_set`), connects from another IP
+ * than the one registered for it in lookup mode (`wrong_ip`), already has a connection
+ * (`already_connected`), or reconnects faster than `allowedConnectionRatePerPeer` (`key_rate`).
+ * Checked before the signature is verified.
  */
 export class PeerRefusedError extends P2pError {
   /**
@@ -267,8 +269,8 @@ export class PeerRefusedError extends P2pError {
    * @param reason - Which rule refused the key (the `handshakes_refused` reason).
    */
   constructor(
-    /** Which rule refused the key: `not_in_peer_set`, `already_connected` or `key_rate`. */
-    readonly reason: 'not_in_peer_set' | 'already_connected' | 'key_rate',
+    /** Which rule refused the key: `blocked`, `not_in_peer_set`, `wrong_ip`, `already_connected` or `key_rate`. */
+    readonly reason: 'blocked' | 'not_in_peer_set' | 'wrong_ip' | 'already_connected' | 'key_rate',
   ) {
     super('ERR_PEER_REFUSED', `peer refused (${reason})`)
   }

@@ -30,6 +30,20 @@ export interface Bootstrapper {
   address: Address
 }
 
+/**
+ * Where a network gets peer addresses from: `discovery` (the reference's: bootstrappers and gossiped,
+ * signed records) or `lookup` (the application gives an address with every key, e.g. read from chain).
+ */
+export type NetworkMode = 'discovery' | 'lookup'
+
+/**
+ * What a network does with a bootstrapper whose key is in none of the tracked peer sets: `keep` (the
+ * reference's rule: it stays in the address book for ever, is dialed and kept connected, and its
+ * Data is delivered) or `discovery-only` (it is dialed only while discovery needs it, its Data is
+ * dropped, and its connection is closed once discovery no longer needs it).
+ */
+export type BootstrapperPolicy = 'keep' | 'discovery-only'
+
 /** Every setting of an authenticated network; build one with a `Config` preset and override fields as needed. */
 export interface Config {
   /** Our identity. */
@@ -40,8 +54,40 @@ export interface Config {
   listen: Address
   /** Address others should dial (signed into our peer record). The presets set it to `listen`. */
   dialable: Address
-  /** Peers dialed at startup. Never dropped from the address book. Local. */
+  /**
+   * Peers dialed at startup. Never dropped from the address book (see `bootstrappersOutsideSets` for
+   * one whose key leaves every tracked set). Must be empty in `lookup` mode. Local.
+   */
   bootstrappers: Bootstrapper[]
+  /**
+   * `discovery`: addresses come from bootstrappers and gossip (the reference). `lookup`: the
+   * application passes `[key, address]` pairs to `Oracle.register` and may move a key with
+   * `Oracle.updateAddress`; nothing is learned from gossip, inbound connections are pinned to the
+   * registered IP (see `allowInboundFromAnyIp`), and the bit vectors sent (the keep-alive the
+   * reference's read timeout needs) have every bit set, so peers never answer with records. A lookup
+   * node still answers a bit vector with its own signed record, so discovery-mode peers (Rust 0.0.25
+   * included) can learn its address. Local: one network may mix both modes.
+   */
+  mode: NetworkMode
+  /**
+   * Lookup mode only: accept an inbound connection from a key whatever its source IP. By default
+   * (false) a key may connect only from the IP of its registered address; any other source is refused
+   * before the signature is checked (`handshakes_refused{reason="wrong_ip"}`). Set it when peers
+   * connect out through NAT or an egress gateway whose IP differs from the address they listen on.
+   * Local.
+   */
+  allowInboundFromAnyIp: boolean
+  /**
+   * What to do with a bootstrapper whose key is in none of the tracked sets (after an epoch change,
+   * or a bootstrapper that never was a member): `keep` (the reference) or `discovery-only` (its Data
+   * is dropped, `messages_dropped{reason="bootstrapper_data"}`, it is left out of `connected()` and of
+   * every send, and it is dialed and kept connected only while some key of a tracked set has no known
+   * address; once every key's address is known its connection is closed,
+   * `peers_disconnected{reason="bootstrapper_done"}`). Local.
+   */
+  bootstrappersOutsideSets: BootstrapperPolicy
+  /** How long `Oracle.block(key)` blocks a key when no `forMs` is given, ms. Local. */
+  blockDurationMs: number
   /**
    * Largest message payload, bytes (after compression). Must be at least every sender's. At least 256,
    * so that handshakes (which share the M + 64 frame limit) fit for every scheme.
@@ -122,6 +168,9 @@ const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrapp
   handshakeTimeoutMs: 5_000,
   trackedPeerSets: 4,
   peerGossipMaxCount: 32,
+  mode: 'discovery' as NetworkMode,
+  allowInboundFromAnyIp: false,
+  bootstrappersOutsideSets: 'keep' as BootstrapperPolicy,
 })
 
 /** The presets: each returns a complete `Config` for the given identity, namespace, listen address, bootstrappers and message size (bytes). */
@@ -141,6 +190,7 @@ export const Config = {
     gossipBitVecFrequencyMs: 50_000,
     allowedBitVecRate: Quota.perSecond(2),
     allowedPeersRate: Quota.perSecond(2),
+    blockDurationMs: 3_600_000,
   }),
   /** Fast discovery for local clusters and demos (the reference's `aggressive()`). */
   aggressive: (...args: PresetArgs): Config => ({
@@ -157,6 +207,7 @@ export const Config = {
     gossipBitVecFrequencyMs: 5_000,
     allowedBitVecRate: Quota.perSecond(5),
     allowedPeersRate: Quota.perSecond(5),
+    blockDurationMs: 600_000,
   }),
   /** Test timing (the reference's unpublished `test()`): everything within about a second. */
   test: (...args: PresetArgs): Config => ({
@@ -173,6 +224,7 @@ export const Config = {
     gossipBitVecFrequencyMs: 1_000,
     allowedBitVecRate: Quota.perSecond(5),
     allowedPeersRate: Quota.perSecond(5),
+    blockDurationMs: 60_000,
   }),
 }
 
@@ -216,5 +268,12 @@ export function verifyConfig(c: Config): Config {
     if (!(c[f] instanceof Quota)) throw new InvalidConfigError(f, 'must be a Quota (Quota.perSecond(n), Quota.perMinute(n), ...)')
   }
   if (typeof c.allowPrivateIps !== 'boolean') throw new InvalidConfigError('allowPrivateIps', 'must be a boolean')
+  if (c.mode !== 'discovery' && c.mode !== 'lookup') throw new InvalidConfigError('mode', `must be 'discovery' or 'lookup', got ${JSON.stringify(c.mode)}`)
+  if (c.mode === 'lookup' && c.bootstrappers.length > 0) throw new InvalidConfigError('bootstrappers', 'must be empty in lookup mode (addresses come with Oracle.register)')
+  if (typeof c.allowInboundFromAnyIp !== 'boolean') throw new InvalidConfigError('allowInboundFromAnyIp', 'must be a boolean')
+  if (c.bootstrappersOutsideSets !== 'keep' && c.bootstrappersOutsideSets !== 'discovery-only') {
+    throw new InvalidConfigError('bootstrappersOutsideSets', `must be 'keep' or 'discovery-only', got ${JSON.stringify(c.bootstrappersOutsideSets)}`)
+  }
+  int('blockDurationMs', c.blockDurationMs, 1)
   return c
 }

@@ -35,6 +35,8 @@ function fold(counter: Counter<string>): void {
 
 /** The networks whose queues a `peer_queued_bytes` gauge reports (several may share a registry). */
 const queuedSources = new WeakMap<Gauge<'peer'>, Set<Metrics>>()
+/** The networks whose blocks a `blocked_peers` gauge adds up. */
+const blockedSources = new WeakMap<Gauge, Set<Metrics>>()
 
 export const BITVEC = '-1'
 export const PEERS = '-2'
@@ -68,6 +70,19 @@ export class Metrics {
   readonly handshakesRefused: Counter<'reason'>
   /** `handshakes_pending`: inbound handshakes in progress (admitted, not yet answered or refused). */
   readonly handshakesPending: Gauge
+  /**
+   * `peers_disconnected`: connections this node closed for a reason that is not a protocol violation:
+   * `blocked` (`Oracle.block`), `address_changed` (lookup mode: the key moved), `bootstrapper_done`
+   * (a discovery-only bootstrapper no longer needed).
+   */
+  readonly peersDisconnected: Counter<'reason'>
+  /** `blocked_peers`: keys blocked right now (`Oracle.block`, not yet expired or lifted; read at scrape). */
+  readonly blockedPeers: Gauge
+  /**
+   * What `blocked_peers` reports for this network at each scrape.
+   * @internal set by the network
+   */
+  blockedCount: () => number = () => 0
   /** `peer_queued_bytes`: bytes of data messages queued for each connected peer, not yet written (read at scrape). */
   readonly peerQueuedBytes: Gauge<'peer'>
   /**
@@ -105,6 +120,22 @@ export class Metrics {
     this.peersKilled = counter('peers_killed', 'connections ended for a protocol violation, by reason', ['reason'])
     this.handshakesRefused = counter('handshakes_refused', 'inbound connections refused (at accept or in the handshake), by reason', ['reason'])
     this.handshakesPending = gauge('handshakes_pending', 'inbound handshakes in progress')
+    this.peersDisconnected = counter('peers_disconnected', 'connections closed by this node for a reason other than a protocol violation', ['reason'])
+    this.blockedPeers =
+      (registry.getSingleMetric('blocked_peers') as Gauge | undefined) ??
+      new Gauge({
+        name: 'blocked_peers',
+        help: 'keys blocked right now (not yet expired or lifted)',
+        registers: [registry],
+        collect(this: Gauge) {
+          let n = 0
+          for (const m of blockedSources.get(this) ?? []) n += m.blockedCount()
+          this.set(n)
+        },
+      })
+    let blocked = blockedSources.get(this.blockedPeers)
+    if (!blocked) blockedSources.set(this.blockedPeers, (blocked = new Set()))
+    blocked.add(this)
     this.peerQueuedBytes =
       (registry.getSingleMetric('peer_queued_bytes') as Gauge<'peer'> | undefined) ??
       new Gauge({

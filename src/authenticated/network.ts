@@ -40,22 +40,10 @@ import { binding } from '../native/load.js'
 import { ChannelQueue, ChannelSender, type ChannelOptions, type Routes } from './channels.js'
 import { verifyConfig, type Config } from './config.js'
 import { Metrics } from './metrics.js'
-import { PeerConnection, type Overflow } from './peer.js'
+import { Oracle, type OracleHooks } from './oracle.js'
+import { PeerConnection, type Overflow, type Placement } from './peer.js'
 import { Tracker, shuffle, type Reservation } from './tracker/tracker.js'
 import type { Channel, Receiver, Recipients, Sender, SendOutcome } from './types.js'
-
-/** Registers peer sets with the network's tracker. */
-export class Oracle {
-  /** @internal users get an `Oracle` from `Network.create` */
-  constructor(private readonly tracker: Tracker, private readonly metrics: Metrics) {}
-
-  /** Track peer set `index` (ignored unless above every tracked index); keys need not be sorted. */
-  register(index: bigint | number, peers: Uint8Array[]): boolean {
-    const ok = this.tracker.directory.register(BigInt(index), peers)
-    this.metrics.trackedPeers.set(this.tracker.directory.size)
-    return ok
-  }
-}
 
 /** What `Network.start` returns: the listener's bind result and a way to stop the network. */
 export interface NetworkHandle {
@@ -82,6 +70,8 @@ const hexOf = (b: Uint8Array): string => {
 export class Network {
   readonly #channels = new Map<number, ChannelQueue>()
   readonly #peers = new Map<string, PeerConnection>()
+  /** Connections to discovery-only bootstrappers outside every tracked set: never routed to, not in `connected()`. */
+  readonly #discoveryOnly = new Map<string, PeerConnection>()
   readonly #tasks: Handle<unknown>[] = []
   readonly #watchers: { holds: (connected: Uint8Array[]) => boolean; resolve: () => void }[] = []
   readonly #stream: StreamConfig
@@ -132,7 +122,8 @@ export class Network {
     const metrics = new Metrics(ctx.registry)
     const tracker = new Tracker(ctx, cfg, myRecord, ipNamespace)
     const network = new Network(ctx, cfg, tracker, metrics)
-    return { network, oracle: new Oracle(tracker, metrics) }
+    metrics.blockedCount = () => tracker.blockedCount
+    return { network, oracle: new Oracle(ctx, cfg, tracker, metrics, network.#hooks) }
   }
 
   /**
@@ -200,6 +191,8 @@ export class Network {
       stop: async () => {
         for (const t of this.#tasks) t.abort(new Error('stopped'))
         for (const p of this.#peers.values()) p.conn.close()
+        for (const p of this.#discoveryOnly.values()) p.conn.close()
+        this.metrics.blockedCount = () => 0
         ;(await listening.catch(() => undefined))?.close()
         for (const q of this.#channels.values()) q.close()
         await Promise.allSettled(this.#tasks.map((t) => t.done))
@@ -250,11 +243,51 @@ export class Network {
     return out
   }
 
+  readonly #hooks: OracleHooks = {
+    disconnect: (pk, reason) => {
+      const k = hexOf(pk)
+      const p = this.#peers.get(k) ?? this.#discoveryOnly.get(k)
+      if (!p) return
+      this.metrics.peersDisconnected.inc({ reason })
+      p.conn.close()
+    },
+    setsChanged: () => this.#sortBootstrappers(),
+  }
+
+  /** Whether `pk` is a bootstrapper outside every tracked set that the config uses for discovery only. */
+  #isDiscoveryOnly(pk: Uint8Array): boolean {
+    return this.cfg.bootstrappersOutsideSets === 'discovery-only' && this.tracker.directory.isBootstrapperOutsideSets(pk)
+  }
+
+  /**
+   * Move each connection to the map its key now belongs in (a bootstrapper leaving or joining every
+   * tracked set), and close discovery-only connections once discovery no longer needs them.
+   */
+  #sortBootstrappers(): void {
+    if (this.cfg.bootstrappersOutsideSets !== 'discovery-only') return
+    for (const p of [...this.#peers.values(), ...this.#discoveryOnly.values()]) {
+      const only = this.#isDiscoveryOnly(p.peer)
+      p.discoveryOnly = only
+      if (only && this.#peers.get(p.hex) === p) {
+        this.#peers.delete(p.hex)
+        this.#discoveryOnly.set(p.hex, p)
+      } else if (!only && this.#discoveryOnly.get(p.hex) === p) {
+        this.#discoveryOnly.delete(p.hex)
+        this.#peers.set(p.hex, p)
+      }
+    }
+    if (this.#discoveryOnly.size > 0 && !this.tracker.directory.needsBootstrap()) {
+      for (const p of this.#discoveryOnly.values()) this.#hooks.disconnect(p.peer, 'bootstrapper_done')
+    }
+    this.#notify()
+  }
+
   /** Run a connection until it ends, then release its reservation. */
   #spawnPeer(conn: EncryptedConnection, reservation: Reservation): void {
     reservation.markConnected()
     const peer = new PeerConnection(this.ctx, this.cfg, conn, this.tracker, this.#channels, this.metrics)
-    this.#peers.set(peer.hex, peer)
+    peer.discoveryOnly = this.#isDiscoveryOnly(peer.peer)
+    ;(peer.discoveryOnly ? this.#discoveryOnly : this.#peers).set(peer.hex, peer)
     this.#notify()
     this.#tasks.push(
       this.ctx.spawn(`peer-${peer.hex.slice(0, 8)}`, async () => {
@@ -262,6 +295,7 @@ export class Network {
           await peer.run()
         } finally {
           if (this.#peers.get(peer.hex) === peer) this.#peers.delete(peer.hex)
+          if (this.#discoveryOnly.get(peer.hex) === peer) this.#discoveryOnly.delete(peer.hex)
           this.tracker.release(reservation)
           this.metrics.connections.set(this.tracker.reservations)
           this.#notify()
@@ -296,9 +330,9 @@ export class Network {
   async #handshake(socket: Connection, ticket: Ticket, signal: AbortSignal): Promise<void> {
     const deadline = this.ctx.now() + this.cfg.handshakeTimeoutMs
     try {
-      const verified = await verifyIncoming(this.ctx, this.#stream, socket, (pk) => this.tracker.screenInbound(pk))
+      const verified = await verifyIncoming(this.ctx, this.#stream, socket, (pk) => this.tracker.screenInbound(pk, ticket.ip))
       // Leave a quarter of the handshake window to answer in if our own dial to this key is slow.
-      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, signal)
+      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, signal, ticket.ip)
       if (typeof claim === 'string') {
         socket.sink.close()
         this.metrics.handshakesRefused.inc({ reason: claim })
@@ -324,6 +358,7 @@ export class Network {
     const rate = new RateLimiter()
     rate.define(0, this.cfg.dialRate)
     while (!signal.aborted) {
+      this.#sortBootstrappers()
       for (const target of shuffle(this.ctx, this.tracker.dialable())) {
         if (rate.check(0, 0, this.ctx.now()) !== 0) break
         const reservation = this.tracker.reserveDial(target.publicKey)

@@ -46,6 +46,9 @@ const FRAME_VIOLATIONS: Partial<Record<ErrorCode, string>> = {
   ERR_FRAME_EMPTY: 'frame_empty',
 }
 
+/** Batches handed to the encrypted connection and not yet written, at most. */
+const WRITES_IN_FLIGHT = 2
+
 const labels: string[] = []
 /** The `message` label of a channel, without building a string per message. */
 const channelLabel = (channel: number): string => (channel < 64 ? (labels[channel] ??= String(channel)) : String(channel))
@@ -105,6 +108,11 @@ export type Offer = 'queued' | 'full' | 'stalled' | 'closed'
 
 export class PeerConnection {
   readonly hex: string
+  /**
+   * A bootstrapper outside every tracked set under the `discovery-only` policy: its Data messages are
+   * dropped (`messages_dropped{reason="bootstrapper_data"}`); gossip goes on. Set by the network.
+   */
+  discoveryOnly = false
   readonly #control: Queued[] = []
   readonly #high: Queued[] = []
   readonly #low: Queued[] = []
@@ -402,9 +410,17 @@ export class PeerConnection {
   }
 
   async #write(): Promise<void> {
+    // Up to WRITES_IN_FLIGHT batches handed to the connection at once: the next batch is taken and
+    // sealed while the previous one is still being written, so sealing overlaps socket I/O.
+    const inFlight: Promise<void>[] = []
     while (!this.#ended) {
       if (this.#control.length + this.#high.length + this.#low.length === 0) {
-        await new Promise<void>((r) => (this.#wake = r))
+        if (inFlight.length > 0) await this.#settle(inFlight)
+        else await new Promise<void>((r) => (this.#wake = r))
+        continue
+      }
+      if (inFlight.length >= WRITES_IN_FLIGHT) {
+        await this.#settle(inFlight)
         continue
       }
       const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
@@ -421,11 +437,21 @@ export class PeerConnection {
         frames[i] = q.bytes
       }
       this.#bytesSent.n += bytes
-      this.#writingSince = this.ctx.now()
-      this.#progress = this.conn.progress()
-      await this.conn.sendMany(frames)
-      this.#writingSince = undefined
+      if (this.#writingSince === undefined) {
+        this.#writingSince = this.ctx.now()
+        this.#progress = this.conn.progress()
+      }
+      const written = this.conn.sendMany(frames)
+      written.catch(() => undefined) // observed when settled; a failure also ends the connection
+      inFlight.push(written)
     }
+    await Promise.allSettled(inFlight)
+  }
+
+  /** Wait for the oldest batch in flight to be written; the write is idle once none is left. */
+  async #settle(inFlight: Promise<void>[]): Promise<void> {
+    await inFlight.shift()
+    if (inFlight.length === 0) this.#writingSince = undefined
   }
 
   /** Nanoseconds since this connection's quota epoch. */
@@ -478,6 +504,10 @@ export class PeerConnection {
           const label = channelLabel(m.channel)
           this.#tally(this.#received, this.metrics.messagesReceived, label).n++
           this.#bytesReceived.n += m.message.length
+          if (this.discoveryOnly) {
+            this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'bootstrapper_data' })
+            break
+          }
           const q = this.channels.get(m.channel)
           if (!q) {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })

@@ -37,6 +37,8 @@ const TAG = 16
 const ASSEMBLE_FROM = 64 << 10
 /** Most plaintext bytes sealed into one buffer and written at once (at least one message). */
 export const BATCH_BYTES = 1 << 20
+/** Sealed batches written to the socket and not yet completed, at most. */
+const WRITES_IN_FLIGHT = 2
 const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
@@ -215,44 +217,65 @@ export class EncryptedConnection {
     })
   }
 
-  /** Write everything queued: one seal call and one socket write per batch. */
+  /**
+   * Write everything queued: one seal call and one socket write per batch, with up to
+   * WRITES_IN_FLIGHT writes outstanding, so the next batch is sealed while the kernel still takes the
+   * previous one (sealing overlaps socket I/O; at most that many sealed batches are held).
+   */
   async #flush(): Promise<void> {
     this.#flushing = true
+    const inFlight: Promise<void>[] = []
     try {
-      while (this.#queue.length > 0 && !this.#error) {
-        // Up to BATCH_BYTES per seal and write (at least one message), so the batch buffer stays bounded.
-        let n = 0
-        for (let bytes = 0; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
-        const batch = this.#queue.splice(0, n)
-        let plain: Uint8Array
-        const lens = new Uint32Array(batch.length)
-        if (batch.length === 1) {
-          plain = batch[0]!.msg
-          lens[0] = plain.length
-        } else {
-          let size = 0
-          for (const b of batch) size += b.msg.length
-          plain = new Uint8Array(size)
-          let off = 0
-          batch.forEach((b, i) => {
-            plain.set(b.msg, off)
-            off += b.msg.length
-            lens[i] = b.msg.length
-          })
+      for (;;) {
+        if (this.#queue.length > 0 && !this.#error && inFlight.length < WRITES_IN_FLIGHT) {
+          inFlight.push(this.#writeBatch())
+          continue
         }
-        try {
-          await this.conn.sink.send(this.#sealer.sealFrames(plain, lens))
-          for (const b of batch) b.done()
-        } catch (e) {
-          const err = e instanceof P2pError ? e : new ClosedError('send failed', { cause: e })
-          this.#fail(err)
-          for (const b of batch) b.done(err)
-        }
+        if (inFlight.length === 0) break
+        await inFlight.shift()
       }
       for (const b of this.#queue.splice(0)) b.done(this.#error)
     } finally {
       this.#flushing = false
     }
+  }
+
+  /** Seal the next batch (up to BATCH_BYTES, at least one message) and write it; settles its callers. */
+  #writeBatch(): Promise<void> {
+    let n = 0
+    for (let bytes = 0; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
+    const batch = this.#queue.splice(0, n)
+    let plain: Uint8Array
+    const lens = new Uint32Array(batch.length)
+    if (batch.length === 1) {
+      plain = batch[0]!.msg
+      lens[0] = plain.length
+    } else {
+      let size = 0
+      for (const b of batch) size += b.msg.length
+      plain = new Uint8Array(size)
+      let off = 0
+      batch.forEach((b, i) => {
+        plain.set(b.msg, off)
+        off += b.msg.length
+        lens[i] = b.msg.length
+      })
+    }
+    const failed = (e: unknown) => {
+      const err = e instanceof P2pError ? e : new ClosedError('send failed', { cause: e })
+      this.#fail(err)
+      for (const b of batch) b.done(err)
+    }
+    let sealed: Uint8Array
+    try {
+      sealed = this.#sealer.sealFrames(plain, lens)
+    } catch (e) {
+      failed(e)
+      return Promise.resolve()
+    }
+    return this.conn.sink.send(sealed).then(() => {
+      for (const b of batch) b.done()
+    }, failed)
   }
 
   /**

@@ -148,6 +148,8 @@ function directory(): Directory {
     allowPrivateIps: true,
     synchronyBoundMs: 5_000,
     bootstrappers: [],
+    mode: 'discovery',
+    bootstrapperPolicy: 'keep',
   })
   d.register(0n, [signer.publicKey, other.publicKey, dirMe.publicKey])
   d.register(1n, bigSet)

@@ -16,7 +16,7 @@ import { connect, type Socket } from 'node:net'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { NodeContext } from '../../src/runtime/index.js'
 import { parseAddress } from '../../src/runtime/context.js'
-import { craftHandshake } from './harness.js'
+import { craftHandshake } from '../adversary/harness.js'
 
 interface Args {
   target: string

@@ -19,7 +19,7 @@ import { Ed25519 } from '../../src/crypto/index.js'
 import { NodeContext } from '../../src/runtime/index.js'
 import { Quota } from '../../src/utils/quota.js'
 import { freePort } from '../helpers/rust-peer.js'
-import { alice, bob, connectAs, hex, insider, metric, PACKED, PLAIN, startHonest, type HonestNode } from './harness.js'
+import { alice, bob, connectAs, hex, insider, metric, PACKED, PLAIN, startHonest, type HonestNode } from '../adversary/harness.js'
 
 const carol = Ed25519.fromSeed(4)
 const dave = Ed25519.fromSeed(5)
@@ -111,7 +111,7 @@ afterEach(async () => {
 
 function runAttacker(target: string): { started: Promise<void>; done: Promise<Record<string, number>> } {
   const args = JSON.stringify({ target, recipient: hex(alice.publicKey), insiderSeed: 3, ...FLOOD })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/adversary/flood-attacker.ts', args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/load/flood-attacker.ts', args], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   let markStart: () => void
   const started = new Promise<void>((r) => (markStart = r))

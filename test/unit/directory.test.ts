@@ -26,6 +26,8 @@ function directory(opts: Partial<ConstructorParameters<typeof Directory>[0]> = {
     allowPrivateIps: true,
     synchronyBoundMs: 5_000,
     bootstrappers: [],
+    mode: 'discovery',
+    bootstrapperPolicy: 'keep',
     ...opts,
   })
 }

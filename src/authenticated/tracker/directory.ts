@@ -13,11 +13,21 @@
  * entry kills the sender (entries before it are already applied). A record replaces the stored one only
  * if it is strictly newer.
  *
+ * In lookup mode (`Config.mode`) every key of a set comes with the address the application gave; the
+ * newest registration (or `setAddress`) wins. Every bit of every set is set (we know every address),
+ * so the bit vectors we send ask for nothing; gossiped records are checked as above but not stored.
+ *
+ * A bootstrapper outside every tracked set is kept and dialed for ever under the `keep` policy (the
+ * reference). Under `discovery-only` it is dialable only while discovery is needed: while some key of
+ * a tracked set (other than us) has no known address (`needsBootstrap`).
+ *
  * Bit vectors go out as floor(n/8) + 1 bytes (what every 0.0.25 node accepts; the reference itself
  * sends ceil(n/8) and then rejects that length when n % 8 == 0) and both lengths are accepted.
  *
  * ## Not provided
  * Liveness of records: as in the reference, a stale record is re-gossiped until a newer one arrives.
+ * A key whose owner never comes online keeps discovery needed, so a discovery-only bootstrapper stays
+ * connected (its Data still dropped) until that key is known or leaves the tracked sets.
  *
  * ## Example
  * ```ts
@@ -26,6 +36,7 @@
  */
 import { decodeSocket, isGlobal, peerRecordPayload, type Peer } from '../../codec/index.js'
 import type { Verifier } from '../../crypto/scheme.js'
+import type { BootstrapperPolicy, NetworkMode } from '../config.js'
 import { BitVec } from '../../utils/bitvec.js'
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -50,6 +61,8 @@ interface Entry {
   record?: Peer
   /** Configured address (bootstrappers). */
   configured?: string
+  /** Address given by the application (lookup mode). */
+  address?: string
 }
 
 export type KillReason =
@@ -78,6 +91,10 @@ export interface DirectoryOptions {
   allowPrivateIps: boolean
   synchronyBoundMs: number
   bootstrappers: { publicKey: Uint8Array; address: string }[]
+  /** Where addresses come from (`Config.mode`). */
+  mode: NetworkMode
+  /** What a bootstrapper outside every tracked set is used for (`Config.bootstrappersOutsideSets`). */
+  bootstrapperPolicy: BootstrapperPolicy
 }
 
 export class Directory {
@@ -103,20 +120,30 @@ export class Directory {
     return this.#entries.size - (this.#entries.has(this.#me) ? 1 : 0)
   }
 
-  /** Track a new peer set; ignored (false) unless its index is above every tracked one. */
-  register(index: bigint, peers: Uint8Array[]): boolean {
+  /**
+   * Track a new peer set; ignored (false) unless its index is above every tracked one. In lookup mode
+   * `addresses[i]` is the address of `peers[i]` (required), and replaces the key's previous one.
+   */
+  register(index: bigint, peers: Uint8Array[], addresses?: string[]): boolean {
     const last = this.#sets[this.#sets.length - 1]
     if (last && index <= last.index) return false
+    const lookup = this.o.mode === 'lookup'
+    const at = new Map<string, string>()
+    if (lookup) peers.forEach((pk, i) => at.set(hexOf(pk), addresses![i]!))
     const sorted = [...peers].sort(compareBytes)
     const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length) }
     sorted.forEach((pk, i) => {
       const k = hexOf(pk)
-      const e = this.#entries.get(k)
+      let e = this.#entries.get(k)
       if (e) {
         e.count += 1
         if (e.record) set.bits.set(i)
       } else {
-        this.#entries.set(k, { publicKey: pk, count: 1 })
+        this.#entries.set(k, (e = { publicKey: pk, count: 1 }))
+      }
+      if (lookup) {
+        e.address = at.get(k)
+        set.bits.set(i)
       }
       if (k === this.#me) set.bits.set(i)
     })
@@ -135,6 +162,47 @@ export class Directory {
     }
   }
 
+  /** Lookup mode: the address the application gave for `pk`, if it is tracked. */
+  addressOf(pk: Uint8Array): string | undefined {
+    return this.#entries.get(hexOf(pk))?.address
+  }
+
+  /**
+   * Lookup mode: move a tracked key to `address`; `unknown` if the key is in no tracked set (nothing
+   * changes), `same` if it already had that address, else `changed`.
+   */
+  setAddress(pk: Uint8Array, address: string): 'unknown' | 'same' | 'changed' {
+    const k = hexOf(pk)
+    const e = this.#entries.get(k)
+    if (!e || k === this.#me || !this.#inSomeSet(k)) return 'unknown'
+    if (e.address === address) return 'same'
+    e.address = address
+    return 'changed'
+  }
+
+  /** A configured bootstrapper whose key is in none of the tracked sets. */
+  isBootstrapperOutsideSets(pk: Uint8Array): boolean {
+    const k = hexOf(pk)
+    return this.#entries.get(k)?.configured !== undefined && !this.#inSomeSet(k)
+  }
+
+  /**
+   * Whether discovery still needs bootstrappers: some key of a tracked set (other than us) has no
+   * known address (no gossiped record, no configured or application-given address). Never in lookup mode.
+   */
+  needsBootstrap(): boolean {
+    if (this.o.mode === 'lookup') return false
+    for (const s of this.#sets) {
+      for (const pk of s.sorted) {
+        const k = hexOf(pk)
+        if (k === this.#me) continue
+        const e = this.#entries.get(k)
+        if (e && !e.record && e.configured === undefined) return true
+      }
+    }
+    return false
+  }
+
   /** In some tracked set or a bootstrapper (what the gossip tick requires, else the peer is killed). */
   isTracked(pk: Uint8Array): boolean {
     return this.#entries.has(hexOf(pk))
@@ -150,12 +218,21 @@ export class Directory {
     return this.#sets.some((s) => s.sorted.some((x) => hexOf(x) === k))
   }
 
-  /** Keys with an address to dial (network-learned first, else configured), excluding us. */
+  /**
+   * Keys with an address to dial (network-learned first, else configured; in lookup mode the
+   * application's), excluding us. Under the `discovery-only` policy a bootstrapper outside every
+   * tracked set is left out unless discovery still needs it.
+   */
   dialable(): { publicKey: Uint8Array; address: string }[] {
     const out: { publicKey: Uint8Array; address: string }[] = []
+    const skipOutside = this.o.bootstrapperPolicy === 'discovery-only' && !this.needsBootstrap()
     for (const [k, e] of this.#entries) {
       if (k === this.#me) continue
-      if (e.record) {
+      if (e.address !== undefined) {
+        out.push({ publicKey: e.publicKey, address: e.address })
+      } else if (skipOutside && e.configured !== undefined && !this.#inSomeSet(k)) {
+        continue
+      } else if (e.record) {
         const a = decodeSocket(e.record.socket)
         out.push({ publicKey: e.publicKey, address: a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}` })
       } else if (e.configured) {
@@ -214,8 +291,9 @@ export class Directory {
     return { kind: 'ok', updated }
   }
 
-  /** Store a record if the key is allowed and the record is strictly newer; set its bits. */
+  /** Store a record if the key is allowed and the record is strictly newer; set its bits. Never in lookup mode. */
   #update(pk: Uint8Array, p: Peer): boolean {
+    if (this.o.mode === 'lookup') return false
     const k = hexOf(pk)
     const e = this.#entries.get(k)
     if (!e || k === this.#me || !this.#inSomeSet(k)) return false

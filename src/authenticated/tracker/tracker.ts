@@ -5,7 +5,13 @@
  * At most one connection per peer key, inbound or outbound (PROTOCOL.md 5.7): a reservation is taken
  * before dialing, or after an inbound handshake verifies and before answering it, and released when
  * the connection ends. A reservation also costs a cell of the per-peer connection GCRA, which bounds
- * reconnect storms. Inbound reservations require the key to be in a tracked set.
+ * reconnect storms. Inbound reservations require the key to be in a tracked set, not blocked, and, in
+ * lookup mode (unless `allowInboundFromAnyIp`), the connection to come from the IP of the key's
+ * registered address.
+ *
+ * Blocks (`Oracle.block`): a blocked key is neither dialed nor admitted until its block expires on the
+ * context clock or is lifted; blocking cancels a dial in progress (the network closes a live
+ * connection). Expired blocks are forgotten lazily, whenever blocks are read.
  *
  * Simultaneous dials: when a verified inbound handshake arrives from a key we are dialing, the
  * connection dialed by the smaller key wins (keys compared bytewise), so both ends keep the same one.
@@ -20,12 +26,13 @@
  * ever observes half-updated state.
  *
  * ## Not provided
- * Bans: a killed peer may reconnect when its connection quota allows, as in the reference.
+ * Automatic bans: a peer killed for a protocol violation may reconnect when its connection quota
+ * allows, as in the reference; blocking is the application's decision (`Oracle.block`).
  */
 import type { Peer } from '../../codec/index.js'
 import { PeerRefusedError } from '../../errors.js'
 import type { Context } from '../../runtime/context.js'
-import { KeyedRate } from '../admission.js'
+import { KeyedRate, sourceOf } from '../admission.js'
 import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
 
@@ -78,11 +85,21 @@ export class Reservation {
   }
 }
 
+/** A blocked key and when its block ends. */
+export interface Block {
+  /** The blocked key. */
+  publicKey: Uint8Array
+  /** When the block ends, ms on the network's context clock (`ctx.now()`); `Infinity` until lifted. */
+  until: number
+}
+
 export class Tracker {
   readonly directory: Directory
   readonly #reserved = new Map<string, Reservation>()
   readonly #rate: KeyedRate
   readonly #me: Uint8Array
+  readonly #blocks = new Map<string, Block>()
+  readonly #pinIp: boolean
 
   constructor(
     private readonly ctx: Context,
@@ -100,15 +117,80 @@ export class Tracker {
       allowPrivateIps: cfg.allowPrivateIps,
       synchronyBoundMs: cfg.synchronyBoundMs,
       bootstrappers: cfg.bootstrappers,
+      mode: cfg.mode,
+      bootstrapperPolicy: cfg.bootstrappersOutsideSets,
     })
     this.#rate = new KeyedRate(cfg.allowedConnectionRatePerPeer)
     this.#me = cfg.signer.publicKey
+    this.#pinIp = cfg.mode === 'lookup' && !cfg.allowInboundFromAnyIp
+  }
+
+  /**
+   * Block `pk` until `until` (context clock, ms; a later block of the same key never shortens an
+   * earlier one) and cancel a dial in progress to it. Resolves nothing: the network closes a live
+   * connection.
+   */
+  block(pk: Uint8Array, until: number): void {
+    const k = hexOf(pk)
+    const old = this.#blocks.get(k)
+    this.#blocks.set(k, { publicKey: Uint8Array.from(pk), until: Math.max(until, old?.until ?? until) })
+    this.cancelDial(pk)
+  }
+
+  /** Cancel a dial in progress to `pk` (not an established connection); false if there was none. */
+  cancelDial(pk: Uint8Array): boolean {
+    const held = this.#reserved.get(hexOf(pk))
+    if (!held || held.inbound || held.connected) return false
+    this.#take(held)
+    return true
+  }
+
+  /** Lift `pk`'s block; false if it was not blocked (or its block had expired). */
+  unblock(pk: Uint8Array): boolean {
+    const blocked = this.isBlocked(pk)
+    this.#blocks.delete(hexOf(pk))
+    return blocked
+  }
+
+  /** Whether `pk` is blocked now. */
+  isBlocked(pk: Uint8Array): boolean {
+    return this.#blockedNow(hexOf(pk))
+  }
+
+  #blockedNow(k: string): boolean {
+    const b = this.#blocks.get(k)
+    if (!b) return false
+    if (b.until > this.ctx.now()) return true
+    this.#blocks.delete(k)
+    return false
+  }
+
+  /** Blocks in force, by key order (expired ones are forgotten here). */
+  blocks(): Block[] {
+    const now = this.ctx.now()
+    for (const [k, b] of this.#blocks) if (b.until <= now) this.#blocks.delete(k)
+    return [...this.#blocks.values()].map((b) => ({ publicKey: Uint8Array.from(b.publicKey), until: b.until })).sort((a, b) => compareKeys(a.publicKey, b.publicKey))
+  }
+
+  /** Keys blocked now. */
+  get blockedCount(): number {
+    const now = this.ctx.now()
+    let n = 0
+    for (const b of this.#blocks.values()) if (b.until > now) n++
+    return n
+  }
+
+  /** Lookup mode with IP pinning: whether `ip` is not the IP of `pk`'s registered address. */
+  #wrongIp(pk: Uint8Array, ip: string | undefined): boolean {
+    if (!this.#pinIp || ip === undefined) return false
+    const a = this.directory.addressOf(pk)
+    return a === undefined || sourceOf(a).ip !== ip
   }
 
   /** Reserve `pk` for a dial; undefined if taken or over the per-peer connection rate. */
   reserveDial(pk: Uint8Array): Reservation | undefined {
     const k = hexOf(pk)
-    if (this.#reserved.has(k)) return undefined
+    if (this.#reserved.has(k) || this.#blockedNow(k)) return undefined
     if (!this.#rate.check(k, this.ctx.now())) return undefined
     const r = new Reservation(k, false)
     this.#reserved.set(k, r)
@@ -116,13 +198,17 @@ export class Tracker {
   }
 
   /**
-   * Screen a claimed inbound key before its signature is verified: throws `PeerRefusedError` for a key
-   * outside every tracked set, one already connected, or one over its connection rate (peeked: the
-   * cell is spent only once the handshake verified). A key we are dialing passes (see `claimInbound`).
+   * Screen a claimed inbound key, connecting from `ip`, before its signature is verified: throws
+   * `PeerRefusedError` for a blocked key, a key outside every tracked set, one connecting from
+   * another IP than its registered address's (lookup mode), one already connected, or one over its
+   * connection rate (peeked: the cell is spent only once the handshake verified). A key we are
+   * dialing passes (see `claimInbound`).
    */
-  screenInbound(pk: Uint8Array): void {
-    if (!this.directory.isAllowed(pk)) throw new PeerRefusedError('not_in_peer_set')
+  screenInbound(pk: Uint8Array, ip?: string): void {
     const k = hexOf(pk)
+    if (this.#blockedNow(k)) throw new PeerRefusedError('blocked')
+    if (!this.directory.isAllowed(pk)) throw new PeerRefusedError('not_in_peer_set')
+    if (this.#wrongIp(pk, ip)) throw new PeerRefusedError('wrong_ip')
     const r = this.#reserved.get(k)
     if (r) {
       if (r.inbound || r.connected) throw new PeerRefusedError('already_connected')
@@ -136,11 +222,13 @@ export class Tracker {
    * same key (see the module doc); waits for our dial at most until `waitUntil` (ms, context clock).
    * Resolves with the reservation or the reason it was refused.
    */
-  async claimInbound(pk: Uint8Array, waitUntil: number, signal?: AbortSignal): Promise<Reservation | KeyRefusal> {
+  async claimInbound(pk: Uint8Array, waitUntil: number, signal?: AbortSignal, ip?: string): Promise<Reservation | KeyRefusal> {
     const k = hexOf(pk)
     let paid = false
     for (;;) {
+      if (this.#blockedNow(k)) return 'blocked'
       if (!this.directory.isAllowed(pk)) return 'not_in_peer_set'
+      if (this.#wrongIp(pk, ip)) return 'wrong_ip'
       const held = this.#reserved.get(k)
       if (!held) {
         if (!paid && !this.#rate.check(k, this.ctx.now())) return 'key_rate'
@@ -190,9 +278,12 @@ export class Tracker {
     return this.#reserved.size
   }
 
-  /** Peers with an address that are not connected or being dialed. */
+  /** Peers with an address that are not connected, being dialed or blocked. */
   dialable(): { publicKey: Uint8Array; address: string }[] {
-    return this.directory.dialable().filter((d) => !this.#reserved.has(hexOf(d.publicKey)))
+    return this.directory.dialable().filter((d) => {
+      const k = hexOf(d.publicKey)
+      return !this.#reserved.has(k) && !this.#blockedNow(k)
+    })
   }
 
   handleBitVec(index: bigint, bits: Uint8Array): BitVecOutcome {
