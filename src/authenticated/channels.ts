@@ -7,7 +7,8 @@
  * nothing on the wire says whether a payload is compressed (PROTOCOL.md 6.1). Sending compresses
  * first, then checks the size against `maxMessageSize` (the reference checks the compressed size).
  * `send` waits for full recipients (or drops, per the channel's overflow policy); `trySend` never
- * waits and says which recipients took the message. Receiving queues up to `backlog` messages in one
+ * waits and says which recipients took the message. Either may name a supersede `key` and a `ttlMs`
+ * (`SendOptions`), which the recipients' outbound queues apply (peer.ts). Receiving queues up to `backlog` messages in one
  * lane per sending peer, served in turn; when full, the delivering peer's receive loop waits, which
  * pushes back on that peer only. Decompression happens in `recv()`, capped at `maxMessageSize`; a failure rejects that one
  * `recv()` with `DecompressError` and is counted; the channel and the connection go on.
@@ -24,7 +25,7 @@ import { binding } from '../native/load.js'
 import type { Quota } from '../utils/quota.js'
 import type { Metrics } from './metrics.js'
 import type { Overflow } from './peer.js'
-import { receiveAll, type Channel, type Receiver, type Recipients, type Sender, type SendOutcome } from './types.js'
+import { receiveAll, sendOptions, type Channel, type Receiver, type Recipients, type Sender, type SendOptions, type SendOutcome } from './types.js'
 
 export interface ChannelSpec {
   channel: Channel
@@ -161,8 +162,9 @@ export class ChannelQueue implements Receiver {
 
 /** How the network routes a message: awaited (`send`) or offered without waiting (`trySend`). */
 export interface Routes {
-  send(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow): Uint8Array[] | Promise<Uint8Array[]>
-  offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): SendOutcome
+  /** `key` and `ttlMs` as in `SendOptions` (undefined: none). */
+  send(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow, key?: string, ttlMs?: number): Uint8Array[] | Promise<Uint8Array[]>
+  offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, key?: string, ttlMs?: number): SendOutcome
   /** The runtime's `pace`: lets the event loop turn in a loop of sends that resolve at once. */
   pace(): Promise<void> | undefined
 }
@@ -188,8 +190,13 @@ export class ChannelSender implements Sender {
     return payload
   }
 
-  async send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
-    const to = this.routes.send(recipients, this.spec.channel, this.#payload(message), priority, this.spec.overflow)
+  async send(recipients: Recipients, message: Uint8Array, options: boolean | SendOptions = false): Promise<Uint8Array[]> {
+    let to
+    if (typeof options === 'boolean') to = this.routes.send(recipients, this.spec.channel, this.#payload(message), options, this.spec.overflow)
+    else {
+      const o = sendOptions(options)
+      to = this.routes.send(recipients, this.spec.channel, this.#payload(message), o.priority, this.spec.overflow, o.key, o.ttlMs)
+    }
     // A send that resolves at once (queued, or dropped for a stalled peer) returns through microtasks
     // only; pace() lets the event loop turn now and then so a loop of them cannot starve the process.
     const turn = this.routes.pace()
@@ -197,7 +204,9 @@ export class ChannelSender implements Sender {
     return to
   }
 
-  trySend(recipients: Recipients, message: Uint8Array, priority = false): SendOutcome {
-    return this.routes.offer(recipients, this.spec.channel, this.#payload(message), priority)
+  trySend(recipients: Recipients, message: Uint8Array, options: boolean | SendOptions = false): SendOutcome {
+    if (typeof options === 'boolean') return this.routes.offer(recipients, this.spec.channel, this.#payload(message), options)
+    const o = sendOptions(options)
+    return this.routes.offer(recipients, this.spec.channel, this.#payload(message), o.priority, o.key, o.ttlMs)
   }
 }

@@ -201,8 +201,8 @@ export class Network {
   }
 
   readonly #routes: Routes = {
-    send: (r, c, p, prio, overflow) => this.#route(r, c, p, prio, overflow),
-    offer: (r, c, p, prio) => this.#offer(r, c, p, prio),
+    send: (r, c, p, prio, overflow, key, ttlMs) => this.#route(r, c, p, prio, overflow, key === undefined && ttlMs === undefined ? undefined : this.#placement(c, key, ttlMs)),
+    offer: (r, c, p, prio, key, ttlMs) => this.#offer(r, c, p, prio, key === undefined && ttlMs === undefined ? undefined : this.#placement(c, key, ttlMs)),
     pace: () => this.ctx.pace(),
   }
 
@@ -216,11 +216,16 @@ export class Network {
     return recipients.keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
   }
 
-  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow): Uint8Array[] | Promise<Uint8Array[]> {
+  /** Where a message with a supersede `key` and/or `ttlMs` goes in each recipient's queue. */
+  #placement(channel: Channel, key: string | undefined, ttlMs: number | undefined): Placement {
+    return { slot: key === undefined ? undefined : `${channel}:${key}`, expiresAt: ttlMs === undefined ? Infinity : this.ctx.now() + ttlMs }
+  }
+
+  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow, place?: Placement): Uint8Array[] | Promise<Uint8Array[]> {
     if (recipients.kind === 'one') {
       const p = this.#peers.get(hexOf(recipients.key))
       if (!p) return []
-      const r = p.enqueue(channel, encodeData(channel, payload), priority, overflow)
+      const r = p.enqueue(channel, encodeData(channel, payload), priority, overflow, place)
       if (r === true) return [p.peer]
       if (r === false) return []
       return r.then((ok) => (ok ? [p.peer] : []))
@@ -228,16 +233,16 @@ export class Network {
     const targets = this.#targets(recipients)
     // Encoded once, queued for every recipient (the bytes are never modified once queued).
     const data = encodeData(channel, payload)
-    const queued = targets.map((p) => p.enqueue(channel, data, priority, overflow))
+    const queued = targets.map((p) => p.enqueue(channel, data, priority, overflow, place))
     if (queued.every((q) => typeof q === 'boolean')) return targets.filter((_, i) => queued[i]).map((p) => p.peer)
     return Promise.all(queued).then((ok) => targets.filter((_, i) => ok[i]).map((p) => p.peer))
   }
 
-  #offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean): SendOutcome {
+  #offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, place?: Placement): SendOutcome {
     const out: SendOutcome = { queued: [], full: [], stalled: [] }
     const data = encodeData(channel, payload)
     for (const p of this.#targets(recipients)) {
-      const r = p.offer(channel, data, priority, 'drop-newest')
+      const r = p.offer(channel, data, priority, 'drop-newest', place)
       if (r !== 'closed') out[r].push(p.peer)
     }
     return out

@@ -5,7 +5,7 @@
  * ## Example
  * `await sender.send(Recipients.all(), bytes, false)` resolves with the keys it was queued for.
  */
-import { ClosedError, DecompressError } from '../errors.js'
+import { ClosedError, DecompressError, InvalidArgumentError } from '../errors.js'
 
 /** A channel id (u32), carried in every Data message. */
 export type Channel = number
@@ -39,20 +39,62 @@ export const Recipients = {
   one: (key: Uint8Array): Recipients => ({ kind: 'one', key }),
 }
 
+/**
+ * Options of one send (`Sender.send` and `Sender.trySend`); a plain boolean in their place is `priority`.
+ * Nothing of these travels on the wire: they decide what waits in the sender's per-peer queues.
+ */
+export interface SendOptions {
+  /** Go ahead of queued normal messages (default false). */
+  priority?: boolean
+  /**
+   * Supersede key: a message of the same channel and key still queued for a peer (not yet written)
+   * is replaced by this one, which takes its place in the queue; the older one is counted in
+   * `messages_dropped{reason="superseded"}`. Replacing needs no room, so it never waits or drops for a
+   * full queue. For messages where only the newest matters: a vote per (height, round), a status.
+   */
+  key?: string | number | bigint
+  /**
+   * Time to live, ms from this call: a message still queued for a peer when it is older than this,
+   * at the moment the writer would take it (or its room is needed), is dropped for that peer
+   * (`messages_dropped{reason="expired"}`). A send that waits for room longer than this is dropped too.
+   */
+  ttlMs?: number
+}
+
 /** The sending half of a registered channel. */
 export interface Sender {
   /**
    * Queue `message` for the recipients; resolves with the keys it was queued for (not proof of
-   * delivery). Throws `MessageTooLargeError` (after compression, if the channel compresses).
-   * `priority` messages go ahead of queued normal ones.
+   * delivery). Throws `MessageTooLargeError` (after compression, if the channel compresses), and
+   * `InvalidArgumentError` for a `ttlMs` that is not a non-negative number or a key of another type.
+   * `options` is a `SendOptions` or, as before, the `priority` boolean: priority messages go ahead of
+   * queued normal ones.
    */
-  send(recipients: Recipients, message: Uint8Array, priority?: boolean): Promise<Uint8Array[]>
+  send(recipients: Recipients, message: Uint8Array, options?: boolean | SendOptions): Promise<Uint8Array[]>
   /**
    * Offer `message` to the recipients without waiting: says which peers queued it, which had a full
    * queue and which are stalled (their socket accepts nothing); the message is dropped for the last
-   * two (counted in `messages_dropped`). Throws as `send` does.
+   * two (counted in `messages_dropped`). A message that supersedes a queued one (`key`) counts as
+   * queued even when the queue is full. Throws as `send` does.
    */
-  trySend(recipients: Recipients, message: Uint8Array, priority?: boolean): SendOutcome
+  trySend(recipients: Recipients, message: Uint8Array, options?: boolean | SendOptions): SendOutcome
+}
+
+/**
+ * `options` of `send`/`trySend` as one object: `priority` defaulted, `key` as a string. Throws
+ * `InvalidArgumentError` for a bad `ttlMs` or `key`.
+ * @internal shared by the authenticated and simulated senders
+ */
+export function sendOptions(options: boolean | SendOptions | undefined): { priority: boolean; key: string | undefined; ttlMs: number | undefined } {
+  if (options === undefined || typeof options === 'boolean') return { priority: options === true, key: undefined, ttlMs: undefined }
+  const { priority = false, key, ttlMs } = options
+  if (ttlMs !== undefined && !(typeof ttlMs === 'number' && ttlMs >= 0 && ttlMs <= Number.MAX_SAFE_INTEGER)) {
+    throw new InvalidArgumentError(`ttlMs must be a non-negative number of ms, got ${String(ttlMs)}`)
+  }
+  if (key !== undefined && typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'bigint') {
+    throw new InvalidArgumentError(`key must be a string, number or bigint, got ${typeof key}`)
+  }
+  return { priority: priority === true, key: key === undefined ? undefined : String(key), ttlMs }
 }
 
 /** What `Sender.trySend` did, per recipient (keys of connected recipients only). */

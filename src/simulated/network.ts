@@ -15,7 +15,8 @@
  * (`register(..., quota)`: deliveries held, never dropped), per-peer egress/ingress bandwidth shared
  * fairly between concurrent transfers (`setBandwidth`), and a trace of every send,
  * delivery, drop (with its reason) and corruption as JSON lines with virtual timestamps.
- * Priority: messages a sender queued at the same moment go out high-priority first.
+ * Priority: messages a sender queued at the same moment go out high-priority first. Send options
+ * (`key`, `ttlMs`) apply where this model has a wait: see `SimSender`.
  *
  * ## Not provided
  * Real sockets: use `authenticated` for those.
@@ -33,7 +34,7 @@ import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import { BandwidthModel, type Bandwidth } from './bandwidth.js'
-import { receiveAll, type Channel, type Receiver, type Recipients, type Sender, type SendOutcome } from '../authenticated/types.js'
+import { receiveAll, sendOptions, type Channel, type Receiver, type Recipients, type Sender, type SendOptions, type SendOutcome } from '../authenticated/types.js'
 
 /** A one-way link between two simulated peers. */
 export interface Link {
@@ -64,8 +65,8 @@ export interface TraceEvent {
   /** The message's size, bytes. */
   size: number
   /**
-   * Why a message was dropped (`lost`, `no_channel`, `too_large`, `blocked`, `partitioned`) or how long
-   * it was throttled (`held N ms`).
+   * Why a message was dropped (`lost`, `no_channel`, `too_large`, `blocked`, `partitioned`, `superseded`,
+   * `expired`) or how long it was throttled (`held N ms`).
    */
   reason?: string
 }
@@ -251,8 +252,16 @@ export class SimulatedNetwork {
     return this.ctx.randomInt(2 ** 32) / 2 ** 32 < p
   }
 
-  /** @internal Route one message; returns the keys it was sent to. */
-  route(from: Uint8Array, channel: Channel, recipients: Recipients, message: Uint8Array): Uint8Array[] {
+  /** @internal A send replaced by a newer one of the same key before it was routed (traced as a drop). */
+  superseded(from: Uint8Array, channel: Channel, size: number): void {
+    this.#record({ t: this.ctx.now(), event: 'drop', from: hexOf(from), channel, size, reason: 'superseded' })
+  }
+
+  /**
+   * @internal Route one message; returns the keys it was sent to. With `ttlMs`, a copy whose
+   * bandwidth-limited transfer ends more than `ttlMs` after now is dropped (`expired`).
+   */
+  route(from: Uint8Array, channel: Channel, recipients: Recipients, message: Uint8Array, ttlMs?: number): Uint8Array[] {
     const f = hexOf(from)
     const now = this.ctx.now()
     const keys =
@@ -280,6 +289,10 @@ export class SimulatedNetwork {
       // Transmission (bandwidth), then propagation (latency); ordered links never overtake.
       const propagate = () => {
         const t = this.ctx.now()
+        if (ttlMs !== undefined && t - now > ttlMs) {
+          this.#record({ t, event: 'drop', from: f, to, channel, size: copy.length, reason: 'expired' })
+          return
+        }
         let at = t + latency
         if (link.ordered) at = Math.max(at, link.lastAt)
         link.lastAt = Math.max(link.lastAt, at)
@@ -385,9 +398,24 @@ export class Oracle {
   }
 }
 
+/** A send waiting for the end of the turn: routes it, or settles it as replaced by a newer one. */
+interface Pending {
+  run: () => void
+  supersede: () => void
+  key: string | undefined
+}
+
+/**
+ * The simulated network's `Sender`. `SendOptions` mean here what they can with no per-peer queue:
+ * `priority` orders the sends of one turn; `key` makes a later `send` of the same turn with the same
+ * key replace an earlier one, which resolves with no recipients and is traced as a drop `superseded`
+ * (`trySend` routes at once, so it has nothing to replace); `ttlMs` drops a copy whose transfer under a
+ * `setBandwidth` limit ends more than `ttlMs` after the send (traced as a drop `expired`), the one
+ * wait before a message is on a link; latency is propagation and never expires a message.
+ */
 class SimSender implements Sender {
-  readonly #high: (() => void)[] = []
-  readonly #low: (() => void)[] = []
+  readonly #high: Pending[] = []
+  readonly #low: Pending[] = []
   #scheduled = false
 
   constructor(
@@ -398,21 +426,42 @@ class SimSender implements Sender {
   ) {}
 
   /** Routes at once: links have no queue that can fill, so every reachable recipient is `queued`. */
-  trySend(recipients: Recipients, message: Uint8Array): SendOutcome {
+  trySend(recipients: Recipients, message: Uint8Array, options?: boolean | SendOptions): SendOutcome {
     if (message.length > this.maxSize) throw new MessageTooLargeError(message.length, this.maxSize)
-    return { queued: this.net.route(this.me, this.channel, recipients, message), full: [], stalled: [] }
+    const { ttlMs } = sendOptions(options)
+    return { queued: this.net.route(this.me, this.channel, recipients, message, ttlMs), full: [], stalled: [] }
   }
 
-  send(recipients: Recipients, message: Uint8Array, priority = false): Promise<Uint8Array[]> {
+  send(recipients: Recipients, message: Uint8Array, options?: boolean | SendOptions): Promise<Uint8Array[]> {
     if (message.length > this.maxSize) return Promise.reject(new MessageTooLargeError(message.length, this.maxSize))
+    let o: ReturnType<typeof sendOptions>
+    try {
+      o = sendOptions(options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
     return new Promise((resolve) => {
-      ;(priority ? this.#high : this.#low).push(() => resolve(this.net.route(this.me, this.channel, recipients, message)))
+      const pending: Pending = {
+        run: () => resolve(this.net.route(this.me, this.channel, recipients, message, o.ttlMs)),
+        supersede: () => {
+          this.net.superseded(this.me, this.channel, message.length)
+          resolve([])
+        },
+        key: o.key,
+      }
+      if (o.key !== undefined) {
+        for (const q of [this.#high, this.#low]) {
+          const i = q.findIndex((p) => p.key === o.key)
+          if (i >= 0) q.splice(i, 1)[0]!.supersede()
+        }
+      }
+      ;(o.priority ? this.#high : this.#low).push(pending)
       if (!this.#scheduled) {
         this.#scheduled = true
         // Everything this sender queued in the same turn goes out high-priority first.
         queueMicrotask(() => {
           this.#scheduled = false
-          for (const run of [...this.#high.splice(0), ...this.#low.splice(0)]) run()
+          for (const p of [...this.#high.splice(0), ...this.#low.splice(0)]) p.run()
         })
       }
     })
