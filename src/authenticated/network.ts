@@ -254,6 +254,9 @@ export class Network {
       const p = this.#peers.get(k) ?? this.#discoveryOnly.get(k)
       if (!p) return
       this.metrics.peersDisconnected.inc({ reason })
+      // Out of the maps at once, so no send is routed to it; the reservation goes when its task ends.
+      if (this.#peers.get(k) === p) this.#peers.delete(k)
+      if (this.#discoveryOnly.get(k) === p) this.#discoveryOnly.delete(k)
       p.conn.close()
     },
     setsChanged: () => this.#sortBootstrappers(),

@@ -166,3 +166,136 @@ describe('lookup mode (deterministic)', () => {
     expect(isP2pError(e, 'ERR_INVALID_CONFIG')).toBe(true)
   })
 })
+
+describe('blocking with expiry (deterministic)', () => {
+  it('a blocked peer is disconnected, refused before its signature and not dialed until the block expires; unblock lifts one (seed=45)', async () => {
+    await replay(45, async (rt, ctx) => {
+      const set = [1, 2]
+      const a = start(rt, 1, host(1))
+      a.oracle.register(0n, set.map(key))
+      const b = start(rt, 2, host(2), {}, [1])
+      b.oracle.register(0n, set.map(key))
+      await Promise.all([a, b].map((n) => n.network.whenConnected(1)))
+      const dialsBefore = await metric(a, 'dial_attempts')
+      const block = a.oracle.block(key(2), { forMs: 30_000 })
+      expect(block.until).toBe(ctx.now() + 30_000)
+      expect(connectedTo(a, 2)).toBe(false)
+      expect(await metric(a, 'peers_disconnected', { reason: 'blocked' })).toBe(1)
+      expect(await metric(a, 'blocked_peers')).toBe(1)
+      await ctx.sleep(20_000)
+      // B kept dialing (once a second with the test preset); every attempt was refused as blocked.
+      expect(connectedTo(a, 2)).toBe(false)
+      expect(await metric(a, 'handshakes_refused', { reason: 'blocked' })).toBeGreaterThan(5)
+      expect(await metric(a, 'handshakes_refused', { reason: 'bad_signature' })).toBe(0)
+      expect(await metric(a, 'dial_attempts')).toBe(dialsBefore)
+      const listed = a.oracle.blocked()
+      expect(listed.map((x) => hex(x.publicKey))).toEqual([hex(key(2))])
+      expect(listed[0]!.remainingMs).toBe(10_000)
+      // The block expires: B is back, the gauge and the list are empty.
+      await a.network.whenPeers((c) => c.some((k) => hex(k) === hex(key(2))))
+      expect(ctx.now()).toBeGreaterThanOrEqual(block.until)
+      expect(a.oracle.blocked()).toEqual([])
+      expect(await metric(a, 'blocked_peers')).toBe(0)
+      // A block until lifted, lifted by unblock.
+      a.oracle.block(key(2), { forMs: Infinity })
+      await ctx.sleep(5_000)
+      expect(connectedTo(a, 2)).toBe(false)
+      expect(a.oracle.blocked()[0]!.until).toBe(Infinity)
+      expect(a.oracle.unblock(key(2))).toBe(true)
+      expect(a.oracle.unblock(key(2))).toBe(false)
+      await a.network.whenPeers((c) => c.some((k) => hex(k) === hex(key(2))))
+      expect(() => a.oracle.block(key(2), { forMs: -1 })).toThrow(/forMs/)
+      expect(() => a.oracle.block(key(1))).toThrow(/own key/)
+      await Promise.all([a, b].map((n) => n.handle.stop()))
+    })
+  })
+
+  it('a block without forMs lasts blockDurationMs; a later block never shortens an earlier one (seed=46)', async () => {
+    await replay(46, async (rt, ctx) => {
+      const a = start(rt, 1, host(1), { blockDurationMs: 7_000 })
+      a.oracle.register(0n, [key(1), key(2)])
+      expect(a.oracle.block(key(2)).until).toBe(ctx.now() + 7_000)
+      expect(a.oracle.block(key(2), { forMs: 1_000 }).until).toBe(ctx.now() + 7_000)
+      expect(a.oracle.block(key(3), { forMs: 60_000 }).remainingMs).toBe(60_000)
+      expect(a.oracle.blocked()).toHaveLength(2)
+      await ctx.sleep(7_000)
+      expect(a.oracle.blocked().map((x) => hex(x.publicKey))).toEqual([hex(key(3))])
+      await a.handle.stop()
+    })
+  })
+})
+
+describe('bootstrappers outside the tracked sets (deterministic)', () => {
+  /**
+   * Epoch 0: {1, 2, 3}, 1 is everyone's bootstrapper. Epoch 1: {2, 3, 4}; 1 tracks it too (an
+   * infrastructure node outside the set) and 4 joins with 1 as its bootstrapper.
+   */
+  async function epochChange(rt: DeterministicRuntime, ctx: Context, policy: Config['bootstrappersOutsideSets']) {
+    const patch = { trackedPeerSets: 1, bootstrappersOutsideSets: policy }
+    const b = start(rt, 1, host(1), patch)
+    b.oracle.register(0n, [1, 2, 3].map(key))
+    const members = [2, 3].map((s) => start(rt, s, host(s), patch, [1]))
+    for (const m of members) m.oracle.register(0n, [1, 2, 3].map(key))
+    await Promise.all([b, ...members].map((n) => n.network.whenConnected(2)))
+    for (const n of [b, ...members]) n.oracle.register(1n, [2, 3, 4].map(key))
+    const d = start(rt, 4, host(4), patch, [1])
+    d.oracle.register(1n, [2, 3, 4].map(key))
+    await Promise.all([...members, d].map((n) => n.network.whenPeers((c) => [2, 3, 4].filter((s) => s !== n.seed).every((s) => c.some((k) => hex(k) === hex(key(s)))))))
+    await ctx.sleep(5_000)
+    return { b, members, d, all: [b, ...members, d] }
+  }
+
+  it('keep (the reference): the bootstrapper stays connected, new members dial it, its Data is delivered (seed=47)', async () => {
+    await replay(47, async (rt, ctx) => {
+      const { b, members, d, all } = await epochChange(rt, ctx, 'keep')
+      for (const n of [...members, d]) expect(connectedTo(n, 1)).toBe(true)
+      expect(b.network.connected()).toHaveLength(3)
+      const to = await b.sender.send(Recipients.all(), Uint8Array.of(1))
+      expect(to).toHaveLength(3)
+      for (const n of [...members, d]) expect(Array.from((await n.receiver.recv())[1])).toEqual([1])
+      await Promise.all(all.map((n) => n.handle.stop()))
+    })
+  })
+
+  it('discovery-only: its Data is dropped and counted, it is left out of connected() and sends, and its connection closes once every address is known (seed=48)', async () => {
+    await replay(48, async (rt, ctx) => {
+      const { b, members, d, all } = await epochChange(rt, ctx, 'discovery-only')
+      // 4 found 2 and 3 through the bootstrapper; once every address was known all closed it.
+      for (const n of [...members, d]) {
+        expect(connectedTo(n, 1)).toBe(false)
+        expect(await metric(n, 'peers_disconnected', { reason: 'bootstrapper_done' })).toBeGreaterThan(0)
+      }
+      expect(b.network.connected()).toHaveLength(0)
+      // Its own dials to the members are refused: its key is in none of their sets.
+      expect(await metric(d, 'handshakes_refused', { reason: 'not_in_peer_set' })).toBeGreaterThan(0)
+      await Promise.all(all.map((n) => n.handle.stop()))
+    })
+  })
+
+  it('discovery-only: while discovery still needs it, its Data is dropped and counted, and no send goes to it (seed=49)', async () => {
+    await replay(49, async (rt, ctx) => {
+      const patch = { trackedPeerSets: 1, bootstrappersOutsideSets: 'discovery-only' as const }
+      const b = start(rt, 1, host(1), patch)
+      b.oracle.register(0n, [1, 2, 3].map(key))
+      const m = start(rt, 2, host(2), patch, [1])
+      m.oracle.register(0n, [1, 2, 3].map(key))
+      await Promise.all([b, m].map((n) => n.network.whenConnected(1)))
+      // Epoch 1 holds 2 and 5; 5 never comes online, so discovery stays needed and 1 stays connected.
+      for (const n of [b, m]) n.oracle.register(1n, [2, 5].map(key))
+      await ctx.sleep(5_000)
+      expect(m.network.connected()).toHaveLength(0)
+      expect(b.network.connected().map(hex)).toEqual([hex(key(2))])
+      expect(await b.sender.send(Recipients.all(), Uint8Array.of(1))).toHaveLength(1)
+      await ctx.sleep(1_000)
+      expect(await metric(m, 'messages_dropped', { reason: 'bootstrapper_data' })).toBe(1)
+      expect(await m.sender.send(Recipients.all(), Uint8Array.of(2))).toHaveLength(0)
+      expect(await m.sender.send(Recipients.one(key(1)), Uint8Array.of(2))).toHaveLength(0)
+      // 1 joins a set again: it is a peer like any other.
+      for (const n of [b, m]) n.oracle.register(2n, [1, 2].map(key))
+      await m.network.whenConnected(1)
+      expect(await b.sender.send(Recipients.all(), Uint8Array.of(3))).toHaveLength(1)
+      expect(Array.from((await m.receiver.recv())[1])).toEqual([3])
+      await Promise.all([b, m].map((n) => n.handle.stop()))
+    })
+  })
+})
