@@ -258,6 +258,7 @@ export class Network {
       if (this.#peers.get(k) === p) this.#peers.delete(k)
       if (this.#discoveryOnly.get(k) === p) this.#discoveryOnly.delete(k)
       p.conn.close()
+      this.#notify()
     },
     setsChanged: () => this.#sortBootstrappers(),
   }
