@@ -185,3 +185,54 @@ describe('before authentication: the attacker is refused, the honest stream is u
       expect(await refused(s, 'not_in_peer_set')).toBe(1)
     }))
 })
+
+/** Alice and Bob in lookup mode (insider registered at 10.0.0.3), traffic flowing; run `attack`, then check the honest stream. */
+async function lookupUnderAttack(seed: number, attack: (s: Scene) => Promise<void>): Promise<void> {
+  const rt = new DeterministicRuntime({ seed })
+  await rt.run(async (ctx) => {
+    const set: [Uint8Array, string][] = [[alice.publicKey, '10.0.0.1:4000'], [bob.publicKey, '10.0.0.2:4000'], [insider.publicKey, '10.0.0.3:4000']]
+    const a = startHonest(rt.context('10.0.0.1', new Registry()), alice, '10.0.0.1:4000', undefined, { mode: 'lookup' }, set)
+    const b = startHonest(rt.context('10.0.0.2', new Registry()), bob, '10.0.0.2:4000', undefined, { mode: 'lookup' }, set)
+    await Promise.all([a, b].map((n) => n.network.whenConnected(1)))
+    const traffic = new Traffic(ctx, a, b)
+    await attack({ rt, ctx, a, b, attacker: rt.context('10.0.0.66') })
+    await ctx.sleep(200)
+    await honestStreamIntact(traffic, a, 41)
+    expect(await metric(a.ctx, 'peers_killed')).toBe(0)
+    await Promise.all([a.stop(), b.stop()])
+  })
+}
+
+describe('keys the application shut out: refused before the signature is checked, the honest stream is untouched', () => {
+  const forged = { namespace: new TextEncoder().encode('not-the-app_STREAM') } // the signature does not verify
+
+  it('a blocked key: refused as blocked with a forged signature and with a perfect one, no answer (seed=112)', () =>
+    underAttack(112, async (s) => {
+      s.a.oracle.block(insider.publicKey, { forMs: 60_000 })
+      for (const opts of [forged, {}]) {
+        const conn = await s.attacker.dial(s.a.address)
+        await conn.sink.send(craftHandshake(s.attacker, insider, alice.publicKey, opts))
+        expect(await conn.stream.recv()).toBeNull()
+      }
+      expect(await refused(s, 'blocked')).toBe(2)
+      expect(await refused(s, 'bad_signature')).toBe(0)
+      expect(await metric(s.a.ctx, 'blocked_peers')).toBe(1)
+    }))
+
+  it('lookup mode: a set key from another IP than its registered one is refused as wrong_ip, forged or perfect, no answer (seed=113)', () =>
+    lookupUnderAttack(113, async (s) => {
+      for (const opts of [forged, {}]) {
+        const conn = await s.attacker.dial(s.a.address)
+        await conn.sink.send(craftHandshake(s.attacker, insider, alice.publicKey, opts))
+        expect(await conn.stream.recv()).toBeNull()
+      }
+      expect(await refused(s, 'wrong_ip')).toBe(2)
+      expect(await refused(s, 'bad_signature')).toBe(0)
+      // From its registered IP the same key is accepted.
+      const home = s.rt.context('10.0.0.3')
+      const conn = await home.dial(s.a.address)
+      await conn.sink.send(craftHandshake(home, insider, alice.publicKey))
+      expect((await conn.stream.recv())?.length).toBeGreaterThan(64)
+      conn.sink.close()
+    }))
+})

@@ -5,7 +5,7 @@
  * that play with time, `NodeContext` on 127.0.0.1 for floods and memory bounds).
  */
 import { expect } from 'vitest'
-import { Config, Network, Recipients, type Receiver, type Sender } from '../../src/authenticated/index.js'
+import { Config, Network, Recipients, type LookupPeer, type Oracle, type Receiver, type Sender } from '../../src/authenticated/index.js'
 import { encodeMessage, encodeSocket, encodeHandshake, handshakePayload, IP_SUFFIX, peerRecordPayload, STREAM_SUFFIX, TRACKER_SUFFIX, withSuffix, type Message, type Peer } from '../../src/codec/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
 import type { Signer } from '../../src/crypto/scheme.js'
@@ -41,11 +41,13 @@ export interface HonestNode {
   signer: Signer
   address: string
   network: Network
+  oracle: Oracle
   channels: Map<number, [Sender, Receiver]>
   stop: () => Promise<void>
 }
 
-export function startHonest(ctx: Context, signer: Signer, address: string, bootstrap: HonestNode | undefined, patch: Partial<Config> = {}, peerSet: Uint8Array[] = PEER_SET): HonestNode {
+/** An honest node on `ctx`; `peerSet` is its set 0 (`[key, address]` pairs for a node in lookup mode). */
+export function startHonest(ctx: Context, signer: Signer, address: string, bootstrap: HonestNode | undefined, patch: Partial<Config> = {}, peerSet: Uint8Array[] | LookupPeer[] = PEER_SET): HonestNode {
   const boot = bootstrap ? [{ publicKey: bootstrap.signer.publicKey, address: bootstrap.address }] : []
   const { network, oracle } = Network.create(ctx, { ...Config.test(signer, NS, address, boot, MAX_MESSAGE), ...patch })
   oracle.register(0n, peerSet)
@@ -57,7 +59,7 @@ export function startHonest(ctx: Context, signer: Signer, address: string, boots
     [SMALL, network.register(SMALL, Quota.perSecond(1_000_000), 16)],
   ])
   const handle = network.start()
-  return { ctx, signer, address, network, channels, stop: () => handle.stop() }
+  return { ctx, signer, address, network, oracle, channels, stop: () => handle.stop() }
 }
 
 /** Sum of a metric's values whose labels include `labels`. */
