@@ -254,6 +254,12 @@ export class HandshakeError extends P2pError {
   ) {
     super('ERR_AUTH_FAILED', detail ? `handshake refused (${reason}): ${detail}` : `handshake refused (${reason})`, options)
   }
+
+  /**
+   * For `InvalidTimestampOld` and `InvalidTimestampFuture`: how far the peer's clock was from ours,
+   * ms, as measured from its handshake timestamp (positive: the peer is ahead). Undefined otherwise.
+   */
+  skewMs: number | undefined = undefined
 }
 
 /**

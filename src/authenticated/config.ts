@@ -89,6 +89,12 @@ export interface Config {
   /** How long `Oracle.block(key)` blocks a key when no `forMs` is given, ms. Local. */
   blockDurationMs: number
   /**
+   * Whether the keys of the set announced with `Oracle.announce` are dialed, and accepted inbound,
+   * before that set is registered; when false `announce` only measures readiness
+   * (`Network.readiness`). A new member is reached early only if it announced the set too. Local.
+   */
+  preDialNextSet: boolean
+  /**
    * Largest message payload, bytes (after compression). Must be at least every sender's. At least 256,
    * so that handshakes (which share the M + 64 frame limit) fit for every scheme.
    */
@@ -171,6 +177,7 @@ const base = (signer: Signer, namespace: Uint8Array, listen: Address, bootstrapp
   mode: 'discovery' as NetworkMode,
   allowInboundFromAnyIp: false,
   bootstrappersOutsideSets: 'keep' as BootstrapperPolicy,
+  preDialNextSet: true,
 })
 
 /** The presets: each returns a complete `Config` for the given identity, namespace, listen address, bootstrappers and message size (bytes). */
@@ -275,5 +282,6 @@ export function verifyConfig(c: Config): Config {
     throw new InvalidConfigError('bootstrappersOutsideSets', `must be 'keep' or 'discovery-only', got ${JSON.stringify(c.bootstrappersOutsideSets)}`)
   }
   int('blockDurationMs', c.blockDurationMs, 1)
+  if (typeof c.preDialNextSet !== 'boolean') throw new InvalidConfigError('preDialNextSet', 'must be a boolean')
   return c
 }

@@ -35,6 +35,8 @@ function fold(counter: Counter<string>): void {
 
 /** The networks whose queues a `peer_queued_bytes` gauge reports (several may share a registry). */
 const queuedSources = new WeakMap<Gauge<'peer'>, Set<Metrics>>()
+/** The networks whose peer sets a `peer_set_connected_ratio` gauge reports. */
+const ratioSources = new WeakMap<Gauge<'index' | 'set'>, Set<Metrics>>()
 /** The networks whose blocks a `blocked_peers` gauge adds up. */
 const blockedSources = new WeakMap<Gauge, Set<Metrics>>()
 
@@ -90,6 +92,29 @@ export class Metrics {
    * @internal set by the network
    */
   queuedBytes: () => Iterable<[string, number]> = () => []
+  /**
+   * `peer_clock_skew_ms`: each connected peer's clock minus ours, ms, measured from its handshake
+   * timestamp (positive: the peer is ahead; see `HandshakeTiming`).
+   */
+  readonly peerClockSkew: Gauge<'peer'>
+  /** `peer_handshake_rtt_ms`: round trip of the handshake of each connected peer we dialed, ms. */
+  readonly peerHandshakeRtt: Gauge<'peer'>
+  /**
+   * `clock_skew_warnings`: connections whose peer's clock was off from ours by more than half of
+   * `synchronyBoundMs`, by peer: at the bound its handshakes (or ours, at its end) are refused.
+   */
+  readonly clockSkewWarnings: Counter<'peer'>
+  /**
+   * `peer_set_connected_ratio`: the fraction of each peer set's keys (ourselves excluded) connected
+   * now, by set `index` and `set` (`tracked` for a registered set, `next` for the announced one);
+   * read at scrape.
+   */
+  readonly peerSetConnectedRatio: Gauge<'index' | 'set'>
+  /**
+   * What `peer_set_connected_ratio` reports for this network at each scrape.
+   * @internal set by the network
+   */
+  setRatios: () => Iterable<[index: bigint, set: 'tracked' | 'next', ratio: number]> = () => []
 
   /**
    * Registers the metrics on `registry`, reusing any metric of the same name already registered
@@ -151,6 +176,26 @@ export class Metrics {
     let sources = queuedSources.get(this.peerQueuedBytes)
     if (!sources) queuedSources.set(this.peerQueuedBytes, (sources = new Set()))
     sources.add(this)
+    const labelled = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] })
+    this.peerClockSkew = labelled('peer_clock_skew_ms', "a connected peer's clock minus ours, ms, from its handshake timestamp", ['peer'])
+    this.peerHandshakeRtt = labelled('peer_handshake_rtt_ms', 'handshake round trip of a peer we dialed, ms', ['peer'])
+    this.clockSkewWarnings = counter('clock_skew_warnings', "connections whose peer's clock was off by more than half the synchrony bound", ['peer'])
+    this.peerSetConnectedRatio =
+      (registry.getSingleMetric('peer_set_connected_ratio') as Gauge<'index' | 'set'> | undefined) ??
+      new Gauge({
+        name: 'peer_set_connected_ratio',
+        help: "fraction of a peer set's keys (ourselves excluded) connected now, by index and set (tracked or next)",
+        labelNames: ['index', 'set'],
+        registers: [registry],
+        collect(this: Gauge<'index' | 'set'>) {
+          this.reset()
+          for (const m of ratioSources.get(this) ?? []) for (const [index, set, ratio] of m.setRatios()) this.set({ index: String(index), set }, ratio)
+        },
+      })
+    let ratios = ratioSources.get(this.peerSetConnectedRatio)
+    if (!ratios) ratioSources.set(this.peerSetConnectedRatio, (ratios = new Set()))
+    ratios.add(this)
     const b = gauge('p2p_backend_native', '1 when the Rust addon runs the hot paths, 0 on the TypeScript fallback')
     b.set(backend === 'native' ? 1 : 0)
   }

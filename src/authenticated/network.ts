@@ -31,7 +31,7 @@ import { encodeData, encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX,
 import { ClosedError, InvalidArgumentError, PeerRefusedError, isP2pError, type HandshakeError, type HandshakeReason } from '../errors.js'
 import type { Connection, Context, Handle } from '../runtime/context.js'
 import { parseAddress } from '../runtime/context.js'
-import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming, type EncryptedConnection } from '../stream/index.js'
+import { StreamConfig, upgradeDialer, upgradeListener, verifyIncoming, type EncryptedConnection, type HandshakeTiming } from '../stream/index.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import { Admission, type Ticket } from './admission.js'
@@ -94,6 +94,12 @@ export class Network {
     }
     this.#admission = new Admission(cfg)
     metrics.queuedBytes = () => [...this.#peers.values()].map((p) => [p.hex, p.queuedBytes])
+    metrics.setRatios = () => {
+      const dir = this.tracker.directory
+      const out: [bigint, 'tracked' | 'next', number][] = dir.sets.map((s) => [s.index, 'tracked', this.#ratio(s.sorted)])
+      if (dir.next) out.push([dir.next.index, 'next', this.#ratio(dir.next.sorted)])
+      return out
+    }
   }
 
   /**
@@ -161,6 +167,48 @@ export class Network {
   whenPeers(holds: (connected: Uint8Array[]) => boolean): Promise<void> {
     if (holds(this.connected())) return Promise.resolve()
     return new Promise((resolve) => this.#watchers.push({ holds, resolve }))
+  }
+
+  /**
+   * The fraction of the announced next peer set's keys (ourselves excluded) connected now, from 0 to
+   * 1 (1 for a set with no other key); undefined when no set is announced (`Oracle.announce`) or once
+   * it was registered. Also exported per set as `peer_set_connected_ratio`.
+   */
+  readiness(): number | undefined {
+    const next = this.tracker.directory.next
+    return next && this.#ratio(next.sorted)
+  }
+
+  #ratio(keys: Uint8Array[]): number {
+    const me = hexOf(this.cfg.signer.publicKey)
+    let others = 0
+    let up = 0
+    for (const k of keys) {
+      const h = hexOf(k)
+      if (h === me) continue
+      others++
+      if (this.#peers.has(h)) up++
+    }
+    return others === 0 ? 1 : up / others
+  }
+
+  /**
+   * What the handshake of the connection to `key` measured: the peer's clock skew and, if we dialed
+   * it, the round trip (see `HandshakeTiming`); undefined when `key` is not connected. Exported as
+   * `peer_clock_skew_ms` and `peer_handshake_rtt_ms`; a skew beyond half of `synchronyBoundMs`
+   * counts in `clock_skew_warnings`.
+   */
+  handshakeTiming(key: Uint8Array): HandshakeTiming | undefined {
+    return this.#peers.get(hexOf(key))?.conn.timing
+  }
+
+  /** Export what `peer`'s handshake measured; warn (count) past half the synchrony bound. */
+  #recordTiming(peer: PeerConnection): void {
+    const t = peer.conn.timing
+    if (!t) return
+    this.metrics.peerClockSkew.set({ peer: peer.hex }, Math.round(t.skewMs))
+    if (t.rttMs !== undefined) this.metrics.peerHandshakeRtt.set({ peer: peer.hex }, t.rttMs)
+    if (Math.abs(t.skewMs) > this.cfg.synchronyBoundMs / 2) this.metrics.clockSkewWarnings.inc({ peer: peer.hex })
   }
 
   #notify(): void {
@@ -297,6 +345,7 @@ export class Network {
     const peer = new PeerConnection(this.ctx, this.cfg, conn, this.tracker, this.#channels, this.metrics)
     peer.discoveryOnly = this.#isDiscoveryOnly(peer.peer)
     ;(peer.discoveryOnly ? this.#discoveryOnly : this.#peers).set(peer.hex, peer)
+    this.#recordTiming(peer)
     this.#notify()
     this.#tasks.push(
       this.ctx.spawn(`peer-${peer.hex.slice(0, 8)}`, async () => {
@@ -305,6 +354,10 @@ export class Network {
         } finally {
           if (this.#peers.get(peer.hex) === peer) this.#peers.delete(peer.hex)
           if (this.#discoveryOnly.get(peer.hex) === peer) this.#discoveryOnly.delete(peer.hex)
+          if (!this.#peers.has(peer.hex) && !this.#discoveryOnly.has(peer.hex)) {
+            this.metrics.peerClockSkew.remove({ peer: peer.hex })
+            this.metrics.peerHandshakeRtt.remove({ peer: peer.hex })
+          }
           this.tracker.release(reservation)
           this.metrics.connections.set(this.tracker.reservations)
           this.#notify()

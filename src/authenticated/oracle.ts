@@ -9,6 +9,8 @@
  * - `register(index, peers)`: discovery mode takes keys; lookup mode (`Config.mode`) takes
  *   `[key, address]` pairs. A key whose address changes (by a newer registration or
  *   `updateAddress`) loses its connection and is dialed at the new address.
+ * - `announce(index, peers)`: the set that will be registered next; its readiness is measured and,
+ *   with `Config.preDialNextSet`, its keys are connected before it becomes current.
  * - `block(key, { forMs })`: the key's connection is closed, it is not dialed and its inbound
  *   handshakes are refused before their signature is checked (`handshakes_refused{reason="blocked"}`)
  *   until the block expires on the context clock or `unblock` lifts it. Blocks are local: nothing is
@@ -113,6 +115,33 @@ export class Oracle {
     for (const pk of moved) this.#moved(pk)
     this.hooks.setsChanged()
     return true
+  }
+
+  /**
+   * Announce the peer set that will be registered next (the next epoch's validators, known before it
+   * starts); false (nothing changes) unless `index` is above every tracked one. Takes keys, or
+   * `[key, address]` pairs in lookup mode, as `register` does. `Network.readiness()` and
+   * `peer_set_connected_ratio{set="next"}` then say how much of it is connected. With
+   * `Config.preDialNextSet` its keys are also dialed and accepted before `register`, so the switch
+   * finds them connected: in lookup mode at the addresses given here (for keys not tracked yet), in
+   * discovery mode at addresses already known (a key new to us is reached when it dials us, having
+   * announced the set too). Registering a set of this index or above, or another announce, ends it.
+   * Throws `InvalidArgumentError` as `register` does.
+   */
+  announce(index: bigint | number, peers: Uint8Array[] | LookupPeer[]): boolean {
+    const lookup = this.cfg.mode === 'lookup'
+    peers.forEach((p, i) => {
+      if (lookup) {
+        if (!Array.isArray(p) || !(p[0] instanceof Uint8Array)) throw new InvalidArgumentError(`announce: peers[${i}] must be a [key, address] pair in lookup mode`)
+        checkAddress(`peers[${i}]`, p[1])
+      } else if (!(p instanceof Uint8Array)) throw new InvalidArgumentError(`announce: peers[${i}] must be a key; [key, address] pairs need Config.mode 'lookup'`)
+    })
+    const keys = lookup ? (peers as LookupPeer[]).map((p) => p[0]) : (peers as Uint8Array[])
+    const addresses = lookup ? (peers as LookupPeer[]).map((p) => p[1]) : undefined
+    const ok = this.tracker.directory.announce(BigInt(index), keys, addresses, this.cfg.preDialNextSet)
+    this.metrics.trackedPeers.set(this.tracker.directory.size)
+    if (ok) this.hooks.setsChanged()
+    return ok
   }
 
   /**

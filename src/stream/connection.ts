@@ -91,11 +91,35 @@ export async function upgradeDialer(ctx: Context, cfg: StreamConfig, conn: Conne
   const reader = new FrameReader(conn.stream)
   const b = cfg.backend ?? activeBinding
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
-    await sendHandshake(conn, createHandshake(cfg, expectedPeer, b.x25519PublicKey(secret), ctx.now()))
-    const theirs = verifyHandshake(cfg, ctx.now(), await recvHandshake(reader, cfg))
+    const sentAt = ctx.now()
+    await sendHandshake(conn, createHandshake(cfg, expectedPeer, b.x25519PublicKey(secret), sentAt))
+    const body = await recvHandshake(reader, cfg)
+    const receivedAt = ctx.now()
+    let theirs
+    try {
+      theirs = verifyHandshake(cfg, receivedAt, body)
+    } catch (e) {
+      // The answer was made about half a round trip before it arrived.
+      if (e instanceof HandshakeError && e.skewMs !== undefined) e.skewMs += (receivedAt - sentAt) / 2
+      throw e
+    }
     if (!bytesEqual(theirs.peer, expectedPeer)) throw new HandshakeError('WrongPeer')
-    return new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b)
+    const c = new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b)
+    c.timing = { skewMs: Number(theirs.timestamp) - (sentAt + receivedAt) / 2, rttMs: receivedAt - sentAt }
+    return c
   })())
+}
+
+/**
+ * What a handshake measured about the peer. The peer's timestamp says when it made its handshake on
+ * its clock; the dialer compares it with the midpoint of its round trip (send to answer), the listener
+ * with when the dialer's handshake arrived, so the listener's figure is low by the one-way delay.
+ */
+export interface HandshakeTiming {
+  /** The peer's clock minus ours, ms (positive: the peer is ahead). */
+  skewMs: number
+  /** Dialer only: from sending our handshake to receiving the answer, ms (includes the listener's checks). */
+  rttMs?: number
 }
 
 /** A dialer's verified handshake, waiting for the listener's decision. */
@@ -105,7 +129,7 @@ export interface IncomingConnection {
   /** The underlying connection, still unencrypted; pass the whole value to `upgradeListener`. */
   readonly connection: Connection
   /** @internal */
-  readonly state: { cfg: StreamConfig; deadline: number; ephemeral: Uint8Array; reader: FrameReader }
+  readonly state: { cfg: StreamConfig; deadline: number; ephemeral: Uint8Array; reader: FrameReader; skewMs: number }
 }
 
 /**
@@ -117,8 +141,10 @@ export async function verifyIncoming(ctx: Context, cfg: StreamConfig, conn: Conn
   const deadline = ctx.now() + cfg.handshakeTimeoutMs
   const reader = new FrameReader(conn.stream)
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
-    const theirs = verifyHandshake(cfg, ctx.now(), await recvHandshake(reader, cfg), screen)
-    return { peer: theirs.peer, connection: conn, state: { cfg, deadline, ephemeral: theirs.ephemeral, reader } }
+    const body = await recvHandshake(reader, cfg)
+    const receivedAt = ctx.now()
+    const theirs = verifyHandshake(cfg, receivedAt, body, screen)
+    return { peer: theirs.peer, connection: conn, state: { cfg, deadline, ephemeral: theirs.ephemeral, reader, skewMs: Number(theirs.timestamp) - receivedAt } }
   })())
 }
 
@@ -130,7 +156,9 @@ export async function upgradeListener(ctx: Context, incoming: IncomingConnection
   const b = cfg.backend ?? activeBinding
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
     await sendHandshake(conn, createHandshake(cfg, incoming.peer, b.x25519PublicKey(secret), ctx.now()))
-    return new EncryptedConnection(conn, deriveKey(b, secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered(), b)
+    const c = new EncryptedConnection(conn, deriveKey(b, secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered(), b)
+    c.timing = { skewMs: incoming.state.skewMs }
+    return c
   })())
 }
 
@@ -182,6 +210,9 @@ export class EncryptedConnection {
     this.#opener = new b.RecvCipher(key, isDialer, maxMessageBytes)
     this.#pending = buffered
   }
+
+  /** What the handshake measured (set by `upgradeDialer` and `upgradeListener`). */
+  timing: HandshakeTiming | undefined = undefined
 
   /** The remote address of the underlying connection. */
   get remote(): string {

@@ -61,8 +61,8 @@ export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Arr
   const ts = h.timestamp
   const now = BigInt(Math.floor(nowMs))
   // Inclusive bounds: exactly max age old passes, exactly the synchrony bound ahead passes.
-  if (ts + BigInt(cfg.maxHandshakeAgeMs) < now) throw new HandshakeError('InvalidTimestampOld', `${ts}`)
-  if (ts > now + BigInt(cfg.synchronyBoundMs)) throw new HandshakeError('InvalidTimestampFuture', `${ts}`)
+  if (ts + BigInt(cfg.maxHandshakeAgeMs) < now) throw skewError('InvalidTimestampOld', ts, now)
+  if (ts > now + BigInt(cfg.synchronyBoundMs)) throw skewError('InvalidTimestampFuture', ts, now)
   if (!h.signature) throw new HandshakeError('MissingSignature')
   const peer = h.signature.publicKey
   if (!scheme.validate(peer)) throw new HandshakeError('InvalidPeerPublicKey')
@@ -70,6 +70,12 @@ export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Arr
   const payload = handshakePayload(h.recipientPublicKey, h.ephemeralPublicKey, ts)
   if (!scheme.verify(cfg.namespace, payload, peer, h.signature.signature)) throw new HandshakeError('InvalidSignature')
   return { peer: Uint8Array.from(peer), ephemeral: Uint8Array.from(h.ephemeralPublicKey), timestamp: ts }
+}
+
+function skewError(reason: 'InvalidTimestampOld' | 'InvalidTimestampFuture', ts: bigint, now: bigint): HandshakeError {
+  const e = new HandshakeError(reason, `${ts}`)
+  e.skewMs = Number(ts - now)
+  return e
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

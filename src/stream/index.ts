@@ -8,6 +8,6 @@
  * ```
  */
 export { StreamConfig, verifyStreamConfig } from './config.js'
-export { EncryptedConnection, upgradeDialer, upgradeListener, verifyIncoming, type IncomingConnection } from './connection.js'
+export { EncryptedConnection, upgradeDialer, upgradeListener, verifyIncoming, type HandshakeTiming, type IncomingConnection } from './connection.js'
 export { createHandshake, verifyHandshake, type VerifiedHandshake } from './handshake.js'
 export { FrameReader, frame } from './framing.js'

@@ -47,6 +47,16 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+/** A peer set announced before it is registered (`Directory.announce`). */
+export interface NextSet {
+  index: bigint
+  sorted: Uint8Array[]
+  /** Its keys, hex. */
+  keys: Set<string>
+  /** Whether its keys count as tracked (dialed, accepted) before it is registered. */
+  allowed: boolean
+}
+
 export interface PeerSet {
   index: bigint
   sorted: Uint8Array[]
@@ -100,6 +110,8 @@ export interface DirectoryOptions {
 export class Directory {
   readonly #entries = new Map<string, Entry>()
   readonly #sets: PeerSet[] = [] // ascending index
+  /** The announced next set (`announce`), until a set of its index or above is registered. */
+  #next: NextSet | undefined
   readonly #me: string
 
   constructor(private readonly o: DirectoryOptions) {
@@ -149,7 +161,44 @@ export class Directory {
     })
     this.#sets.push(set)
     while (this.#sets.length > Math.max(1, this.o.trackedPeerSets)) this.#evict(this.#sets.shift()!)
+    if (this.#next && index >= this.#next.index) this.#dropNext()
     return true
+  }
+
+  /** The announced next peer set, if any. */
+  get next(): NextSet | undefined {
+    return this.#next
+  }
+
+  /**
+   * Announce the set that will be registered next; false (nothing changes) unless `index` is above
+   * every tracked one. With `allow` (`Config.preDialNextSet`) its keys count as tracked until a set of
+   * that index or above is registered (or another set is announced): they are dialed at a known
+   * address (in lookup mode `addresses[i]` for a key not tracked yet), may connect to us, and their
+   * gossiped records are stored. Not gossiped as a bit vector (peers do not know the index yet).
+   */
+  announce(index: bigint, peers: Uint8Array[], addresses: string[] | undefined, allow: boolean): boolean {
+    const last = this.#sets[this.#sets.length - 1]
+    if (last && index <= last.index) return false
+    this.#dropNext()
+    const sorted = [...peers].sort(compareBytes)
+    const at = new Map(peers.map((pk, i) => [hexOf(pk), addresses?.[i]] as const))
+    this.#next = { index, sorted, keys: new Set(sorted.map(hexOf)), allowed: allow }
+    if (!allow) return true
+    for (const pk of sorted) {
+      const k = hexOf(pk)
+      let e = this.#entries.get(k)
+      if (e) e.count += 1
+      else this.#entries.set(k, (e = { publicKey: pk, count: 1 }))
+      if (this.o.mode === 'lookup' && e.address === undefined) e.address = at.get(k)
+    }
+    return true
+  }
+
+  #dropNext(): void {
+    const next = this.#next
+    this.#next = undefined
+    if (next?.allowed) this.#evict({ index: next.index, sorted: next.sorted, bits: new BitVec(0) })
   }
 
   #evict(set: PeerSet): void {
@@ -215,7 +264,7 @@ export class Directory {
   }
 
   #inSomeSet(k: string): boolean {
-    return this.#sets.some((s) => s.sorted.some((x) => hexOf(x) === k))
+    return this.#sets.some((s) => s.sorted.some((x) => hexOf(x) === k)) || (this.#next?.allowed === true && this.#next.keys.has(k))
   }
 
   /**
