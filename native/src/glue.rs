@@ -67,6 +67,12 @@ pub fn addon_info() -> AddonInfo {
 
 // ---- Ed25519 ----
 
+/// Unacknowledged bytes in the kernel send queue of socket `fd` (Linux); null elsewhere or on error.
+#[napi]
+pub fn socket_send_queue(fd: i32) -> Option<u32> {
+    crate::sockq::send_queue(fd)
+}
+
 #[napi]
 pub fn ed25519_from_seed(s: BigInt) -> Result<Buffer> {
     Ok(sign::ed25519_from_seed(seed(s)?).to_vec().into())

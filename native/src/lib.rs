@@ -18,6 +18,7 @@ pub mod dh;
 pub mod frame;
 pub mod quota;
 pub mod sign;
+pub mod sockq;
 pub mod zstd;
 
 #[cfg(feature = "node")]

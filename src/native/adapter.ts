@@ -153,5 +153,6 @@ export function adaptNative(raw: unknown): Binding {
     bitvecLacking: g('bitvecLacking'),
     bitvecHasExtraBits: g('bitvecHasExtraBits'),
     QuotaTable: NativeQuotaTable,
+    ...(typeof r.socketSendQueue === 'function' ? { socketSendQueue: r.socketSendQueue as (fd: number) => number | null } : {}),
   }
 }

@@ -116,6 +116,12 @@ export interface Binding {
   /** Which backend this is: `native` (the Rust addon) or `js` (the TypeScript fallback). */
   readonly name: 'native' | 'js'
 
+  /**
+   * Bytes written to TCP socket `fd` that the other side has not acknowledged (Linux SIOCOUTQ); null
+   * where the OS cannot say. Only the addon has it (the runtime reads /proc/net/tcp otherwise).
+   */
+  socketSendQueue?(fd: number): number | null
+
   // --- Ed25519 (the reference's commonware-cryptography 0.0.14 scheme) ---
   /** The 32-byte private key (RFC 8032 seed) the reference's `Ed25519::from_seed(seed)` produces. */
   ed25519FromSeed(seed: bigint): Uint8Array

@@ -20,9 +20,11 @@
  * ```
  */
 import { randomBytes, randomInt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
 import { Registry } from 'prom-client'
 import { P2pError } from '../errors.js'
+import { binding } from '../native/load.js'
 import { formatAddress, parseAddress, type Address, type Connection, type Context, type Handle, type Listener } from './context.js'
 import { ChunkQueue } from './queue.js'
 
@@ -34,6 +36,77 @@ export interface NodeContextOptions {
   readHighWaterBytes?: number
   /** Where metrics are registered (default: a new `Registry`). */
   registry?: Registry
+}
+
+/** /proc/net/tcp{,6} as last read (lower case), and when. */
+const procTcp = { at: -Infinity, text: '' }
+/** How long a reading of /proc/net/tcp serves every socket, ms (a reading costs milliseconds). */
+const PROC_TCP_MS = 250
+/** How long a write must look stuck from user space before /proc/net/tcp is read for it, ms. */
+const PROC_PROBE_AFTER_MS = 250
+
+/**
+ * The kernel's unacknowledged send queue of `socket`: from the addon (an ioctl) when it is loaded,
+ * else from /proc/net/tcp once the write has looked stuck for PROC_PROBE_AFTER_MS; undefined where
+ * neither can tell.
+ */
+function sendQueueOf(socket: Socket, stuckMs: number): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd
+  if (binding.socketSendQueue && typeof fd === 'number' && fd >= 0) return binding.socketSendQueue(fd) ?? undefined
+  return stuckMs >= PROC_PROBE_AFTER_MS ? kernelSendQueue(socket) : undefined
+}
+
+/** A socket address as /proc/net/tcp{,6} writes it: each 32-bit word of the IP in host (little-endian) order, then the port. */
+function procAddress(ip: string, port: number): string | undefined {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(ip)
+  const hex2 = (n: number) => n.toString(16).padStart(2, '0')
+  const portHex = port.toString(16).padStart(4, '0')
+  if (v4) {
+    const word = [v4[4], v4[3], v4[2], v4[1]].map((x) => hex2(Number(x))).join('')
+    // An IPv4 socket is listed in tcp; an IPv4-mapped one of a dual-stack socket in tcp6.
+    return `${word}:${portHex}|0000000000000000ffff0000${word}:${portHex}`
+  }
+  if (!ip.includes(':')) return undefined
+  const [head = '', tail = ''] = ip.split('::')
+  const groups = [...(head ? head.split(':') : []), ...Array(8 - (head ? head.split(':').length : 0) - (tail ? tail.split(':').length : 0)).fill('0'), ...(tail ? tail.split(':') : [])]
+  if (groups.length !== 8) return undefined
+  const bytes = groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff])
+  let out = ''
+  for (let w = 0; w < 16; w += 4) out += [bytes[w + 3]!, bytes[w + 2]!, bytes[w + 1]!, bytes[w]!].map(hex2).join('')
+  return `${out}:${portHex}`
+}
+
+/**
+ * Bytes written to `socket` that the other side's kernel has not acknowledged yet (Linux: the
+ * tx_queue column of /proc/net/tcp, read at most every PROC_TCP_MS for all sockets and searched for
+ * this socket's line); undefined elsewhere. Unlike what Node sees, it shrinks segment by segment as a slow reader reads, where the
+ * kernel wakes a blocked writer only once half its send buffer has drained.
+ */
+function kernelSendQueue(socket: Socket): number | undefined {
+  if (process.platform !== 'linux') return undefined
+  const { localAddress, localPort, remoteAddress, remotePort } = socket
+  if (!localAddress || !localPort || !remoteAddress || !remotePort) return undefined
+  const now = performance.now()
+  if (now - procTcp.at >= PROC_TCP_MS) {
+    procTcp.at = now
+    procTcp.text = ''
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      try {
+        procTcp.text += readFileSync(file, 'latin1').toLowerCase()
+      } catch {
+        // not Linux, or no IPv6: that table is simply absent
+      }
+    }
+  }
+  const [l4, l6] = (procAddress(localAddress, localPort) ?? '').split('|')
+  const [r4, r6] = (procAddress(remoteAddress, remotePort) ?? '').split('|')
+  for (const key of [`${l4} ${r4} `, l6 && r6 ? `${l6} ${r6} ` : undefined]) {
+    if (!key) continue
+    const at = procTcp.text.indexOf(` ${key}`)
+    // The line goes on: "<st> <tx_queue>:<rx_queue> ...".
+    if (at >= 0) return parseInt(procTcp.text.slice(at + key.length + 1).split(/\s+/)[1]!.split(':')[0]!, 16)
+  }
+  return undefined
 }
 
 /**
@@ -51,12 +124,13 @@ function wrap(socket: Socket, highWater: number): Connection {
       socket.pause()
     }
   })
-  // Write progress: bytes whose write completed, and what libuv still holds of the write in progress
-  // (it shrinks as the kernel takes bytes). A change in either is progress.
-  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })
+  // Write progress: bytes whose write completed, what libuv still holds of the write in progress, and
+  // the kernel's unacknowledged send queue (kernelSendQueue). A change in any of them is progress.
+  const raw = socket as unknown as { _handle?: { writeQueueSize?: number } | null }
   let completed = 0
-  let lastCompleted = -1
-  let lastQueued = -1
+  let last = ''
+  let lastAt = performance.now()
+  let lastQueue: number | undefined
   let ticks = 0
   const end = () => queue.end()
   socket.on('end', end)
@@ -72,7 +146,9 @@ function wrap(socket: Socket, highWater: number): Connection {
           socket.resume()
         }
         const chunk = await queue.shift()
-        if (paused && queue.bytes <= highWater / 2) {
+        // Resume as soon as the reader is back under the mark: the socket then moves a chunk at a time,
+        // so a slow reader keeps the sender's socket making progress (it is never taken for stalled).
+        if (paused && queue.bytes <= highWater) {
           paused = false
           socket.resume()
         }
@@ -90,10 +166,17 @@ function wrap(socket: Socket, highWater: number): Connection {
           })
         }),
       progress: () => {
-        const queued = handle._handle?.writeQueueSize ?? 0
-        if (queued !== lastQueued || completed !== lastCompleted) {
-          lastQueued = queued
-          lastCompleted = completed
+        const t = performance.now()
+        const seen = `${completed}:${raw._handle?.writeQueueSize ?? 0}`
+        if (seen !== last) {
+          last = seen
+          lastAt = t
+          return ++ticks
+        }
+        // Nothing moved in user space: ask the kernel (cheap with the addon; /proc only once stuck a while).
+        const q = sendQueueOf(socket, t - lastAt)
+        if (q !== undefined && q !== lastQueue) {
+          lastQueue = q
           ticks++
         }
         return ticks
