@@ -3,15 +3,19 @@
  * `authenticated`), wire-compatible with Rust nodes of that release.
  *
  * ## Design
- * `Network.create(ctx, cfg)` gives the network and its `Oracle` (which registers peer sets). Channels
+ * `Network.create(ctx, cfg)` gives the network and its `Oracle` (peer sets, lookup-mode addresses,
+ * blocks: oracle.ts). Channels
  * are registered before `start()`. Running parts, each a task on the context:
  * - listener: accepts at `cfg.listen` and admits or refuses each connection at once (admission.ts:
  *   handshakes in progress, per-IP and per-subnet limits, the global incoming rate); for an admitted
- *   one, screens the claimed key (tracked, not connected, under its rate) before verifying the
+ *   one, screens the claimed key (not blocked, tracked, from its registered IP in lookup mode, not
+ *   connected, under its rate) before verifying the
  *   signature, reserves the key with the tracker (tie-break with our own dial: tracker.ts), and only
  *   then answers;
- * - dialer: every random [0, dialFrequencyMs), dials each dialable peer (learned or bootstrap address)
- *   that is not connected, under the global dial quota;
+ * - dialer: every random [0, dialFrequencyMs), dials each dialable peer (learned, bootstrap or, in
+ *   lookup mode, registered address) that is not connected or blocked, under the global dial quota;
+ *   each round first closes connections to discovery-only bootstrappers once discovery no longer
+ *   needs them (`Config.bootstrappersOutsideSets`), which are kept apart from the routed peers;
  * - one `PeerConnection` per connection (gossip, queues, receive loop), registered with the router;
  * - router: resolves `Recipients` to connected peers (never ourselves) and queues the message.
  *
