@@ -22,8 +22,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
-export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>
-export type Flags = Record<string, string | boolean | undefined>
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>
+export type Flags = Record<string, string | boolean | string[] | undefined>
 
 /** Parse `argv` (after the subcommand) against `spec`; unknown flags and positionals are errors. */
 export function parseFlags(argv: string[], spec: FlagSpec): Flags {

@@ -1,5 +1,5 @@
 /**
- * The `quorumnet` command: `demo`, `node`, `keygen`, `doctor`.
+ * The `quorumnet` command: `demo`, `node`, `keygen`, `doctor`, `check-peers`.
  *
  * ## Design
  * `main(argv, io)` dispatches on the first argument and returns the exit code; `bin/quorumnet.mjs`
@@ -16,12 +16,14 @@
  * quorumnet demo --seconds 10
  * quorumnet node --config node.json
  * quorumnet doctor
+ * quorumnet check-peers --config node.json
  * ```
  */
 import { Bls12381, Ed25519 } from '../crypto/index.js'
 import { NodeContext } from '../runtime/node.js'
 import { intFlag, parseFlags, stringFlag, UsageError } from './args.js'
 import { DEMO_USAGE, runDemo } from './demo.js'
+import { runCheckPeers } from './checkpeers.js'
 import { runDoctor } from './doctor.js'
 import { hex, schemeOf } from './keys.js'
 import { runNode, type NodeIo } from './node.js'
@@ -34,7 +36,8 @@ commands:
   demo     run a local network on loopback with a live view (quorumnet demo --help)
   node     run one node from a JSON config, with a chat on stdin (quorumnet node --help)
   keygen   print a new key pair in hex (quorumnet keygen --help)
-  doctor   print the backend (native addon or fallback), its versions, CPU features and why (quorumnet doctor --help)`
+  doctor   print the backend (native addon or fallback), its versions, CPU features and why (quorumnet doctor --help)
+  check-peers  handshake with every key of a peer set and say which are reachable, and why not (quorumnet check-peers --help)`
 
 const KEYGEN_USAGE = `usage: quorumnet keygen [--seed N] [--scheme ed25519|bls12381]
 
@@ -69,6 +72,8 @@ export async function main(argv: string[], io: NodeIo): Promise<number> {
         return keygen(rest, io)
       case 'doctor':
         return runDoctor(rest, io)
+      case 'check-peers':
+        return await runCheckPeers(rest, io)
       case undefined:
       case 'help':
       case '--help':
@@ -76,7 +81,7 @@ export async function main(argv: string[], io: NodeIo): Promise<number> {
         io.stdout.write(USAGE + '\n')
         return command === undefined ? 2 : 0
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: demo, node, keygen, doctor)`)
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: demo, node, keygen, doctor, check-peers)`)
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -103,7 +103,7 @@ export async function upgradeDialer(ctx: Context, cfg: StreamConfig, conn: Conne
       if (e instanceof HandshakeError && e.skewMs !== undefined) e.skewMs += (receivedAt - sentAt) / 2
       throw e
     }
-    if (!bytesEqual(theirs.peer, expectedPeer)) throw new HandshakeError('WrongPeer')
+    if (!bytesEqual(theirs.peer, expectedPeer)) throw new HandshakeError('WrongPeer', `answered by ${Buffer.from(theirs.peer).toString('hex')}`)
     const c = new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b)
     c.timing = { skewMs: Number(theirs.timestamp) - (sentAt + receivedAt) / 2, rttMs: receivedAt - sentAt }
     return c
