@@ -26,34 +26,36 @@ export interface Bandwidth {
 }
 
 interface Transfer {
-  from: string
-  to: string
+  from: number
+  to: number
   remaining: number
   rate: number
   done: () => void
 }
 
+/** Per-peer bandwidth limits and the transfers under way; peers are the network's integer ids. */
 export class BandwidthModel {
-  readonly #limits = new Map<string, Bandwidth>()
+  readonly #limits = new Map<number, Bandwidth>()
   readonly #active = new Set<Transfer>()
   #last = 0
   #cancel: (() => void) | undefined
 
   constructor(private readonly ctx: Context) {}
 
-  setLimit(peer: string, limit: Bandwidth): void {
+  setLimit(peer: number, limit: Bandwidth): void {
     this.#advance()
     this.#limits.set(peer, limit)
     this.#reschedule()
   }
 
   /** Whether a transfer from `from` to `to` is limited at all. */
-  isLimited(from: string, to: string): boolean {
+  isLimited(from: number, to: number): boolean {
+    if (this.#limits.size === 0) return false
     return this.#limits.get(from)?.egressBps !== undefined || this.#limits.get(to)?.ingressBps !== undefined
   }
 
   /** Start moving `bytes` from `from` to `to`; `done` runs when the last byte has left. */
-  start(from: string, to: string, bytes: number, done: () => void): void {
+  start(from: number, to: number, bytes: number, done: () => void): void {
     this.#advance()
     this.#active.add({ from, to, remaining: bytes, rate: 0, done })
     this.#reschedule()
@@ -78,8 +80,8 @@ export class BandwidthModel {
         t.done()
       }
     }
-    const out = new Map<string, number>()
-    const inn = new Map<string, number>()
+    const out = new Map<number, number>()
+    const inn = new Map<number, number>()
     for (const t of this.#active) {
       out.set(t.from, (out.get(t.from) ?? 0) + 1)
       inn.set(t.to, (inn.get(t.to) ?? 0) + 1)

@@ -9,6 +9,6 @@
  * const { oracle } = SimulatedNetwork.create(rt.context())
  * ```
  */
-export { SimulatedNetwork, Oracle, type Link, type TraceEvent } from './network.js'
+export { SimulatedNetwork, Oracle, DEFAULT_TRACE_LIMIT, type Link, type TraceEvent, type TraceOptions } from './network.js'
 export type { Bandwidth } from './bandwidth.js'
 export { Recipients, type Channel, type Receiver, type Sender } from '../authenticated/types.js'

@@ -13,19 +13,29 @@
  * `ordered` (per-link FIFO, like a TCP connection), `oracle.partition(groups)`/`heal()` and
  * `oracle.block(a, b)` (no delivery across; such recipients are not listed), per-channel inbound quotas
  * (`register(..., quota)`: deliveries held, never dropped), per-peer egress/ingress bandwidth shared
- * fairly between concurrent transfers (`setBandwidth`), and a trace of every send,
- * delivery, drop (with its reason) and corruption as JSON lines with virtual timestamps.
+ * fairly between concurrent transfers (`setBandwidth`). Every send, delivery, drop (with its reason),
+ * throttle and corruption is folded into a running digest (`digest()`), kept in a bounded trace of the
+ * latest events (`trace()`, `traceLines()`: JSON lines with virtual timestamps) and passed to an
+ * optional sink; see `trace.ts`.
  * Priority: messages a sender queued at the same moment go out high-priority first. Send options
  * (`key`, `ttlMs`) apply where this model has a wait: see `SimSender`.
  *
+ * Scale: every key gets an integer id when the network first sees it, and links, blocks and partitions
+ * are looked up by id. A send copies the message once and every recipient gets that copy (a corrupted
+ * delivery gets its own); the sender's key in a received pair and the keys `send` returns are one
+ * shared copy per peer. Deliveries due at the same virtual time wait in one batch behind one timer of
+ * the runtime, so memory grows with the messages in flight, not with those delivered.
+ *
  * ## Not provided
- * Real sockets: use `authenticated` for those.
+ * Real sockets: use `authenticated` for those. Private copies: received messages and returned keys
+ * are shared between recipients and calls, so treat them as read-only.
  *
  * ## Example
  * ```ts
- * const { oracle } = SimulatedNetwork.create(ctx)
+ * const { network, oracle } = SimulatedNetwork.create(ctx, { trace: { limit: 0 } })
  * const [tx] = oracle.register(a, 0, 1024); const [, rx] = oracle.register(b, 0, 1024)
  * oracle.addLink(a, b, { latencyMs: 50, jitterMs: 10, successRate: 0.9 })
+ * await tx.send(Recipients.all(), msg); await rx.recv(); network.digest()
  * ```
  */
 import { MessageTooLargeError, ClosedError, SimulationError } from '../errors.js'
@@ -34,7 +44,28 @@ import type { Context } from '../runtime/context.js'
 import type { Quota } from '../utils/quota.js'
 import { RateLimiter } from '../utils/ratelimit.js'
 import { BandwidthModel, type Bandwidth } from './bandwidth.js'
+import {
+  EventLog,
+  KIND_CORRUPT,
+  KIND_DELIVER,
+  KIND_DROP,
+  KIND_SEND,
+  KIND_THROTTLE,
+  REASON_BLOCKED,
+  REASON_EXPIRED,
+  REASON_HELD,
+  REASON_LOST,
+  REASON_NONE,
+  REASON_NO_CHANNEL,
+  REASON_PARTITIONED,
+  REASON_SUPERSEDED,
+  REASON_TOO_LARGE,
+  type TraceEvent,
+  type TraceOptions,
+} from './trace.js'
 import { receiveAll, sendOptions, type Channel, type Receiver, type Recipients, type Sender, type SendOptions, type SendOutcome } from '../authenticated/types.js'
+
+export { DEFAULT_TRACE_LIMIT, type TraceEvent, type TraceOptions } from './trace.js'
 
 /** A one-way link between two simulated peers. */
 export interface Link {
@@ -50,32 +81,34 @@ export interface Link {
   ordered?: boolean
 }
 
-/** One entry of the simulated network's trace. */
-export interface TraceEvent {
-  /** Virtual time of the event, ms. */
-  t: number
-  /** What happened to the message. */
-  event: 'send' | 'deliver' | 'drop' | 'corrupt' | 'throttle'
-  /** The sender's public key, hex. */
-  from: string
-  /** The recipient's public key, hex (absent on `send` events). */
-  to?: string
-  /** The channel the message was sent on. */
-  channel: number
-  /** The message's size, bytes. */
-  size: number
-  /**
-   * Why a message was dropped (`lost`, `no_channel`, `too_large`, `blocked`, `partitioned`, `superseded`,
-   * `expired`) or how long it was throttled (`held N ms`).
-   */
-  reason?: string
+/** A link's settings as stored: one frozen object shared by every link set with the same values. */
+interface LinkParams {
+  readonly latencyMs: number
+  readonly jitterMs: number
+  readonly successRate: number
+  readonly corruptRate: number
+  readonly ordered: boolean
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+/** Pair keys `from * PAIR + to` stay exact doubles for up to 2^26 peers. */
+const PAIR = 2 ** 26
+/** Bytes of randomness drawn from the context at a time. */
+const POOL_BYTES = 16_384
+/** Digest tags of absorbed byte strings. */
+const TAG_PEER = 1
+const TAG_PAYLOAD = 2
+
 type Item = [Uint8Array, Uint8Array]
 
 class Inbox implements Receiver {
-  readonly #items: Item[] = []
+  #items: Item[] = []
+  #head = 0
   readonly #readers: { resolve: (i: Item) => void; reject: (e: unknown) => void }[] = []
   #closed = false
 
@@ -87,8 +120,18 @@ class Inbox implements Receiver {
   }
 
   recv(): Promise<Item> {
-    const item = this.#items.shift()
-    if (item) return Promise.resolve(item)
+    if (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!
+      this.#items[this.#head++] = undefined as unknown as Item
+      if (this.#head === this.#items.length) {
+        this.#items = []
+        this.#head = 0
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+        this.#items = this.#items.slice(this.#head)
+        this.#head = 0
+      }
+      return Promise.resolve(item)
+    }
     if (this.#closed) return Promise.reject(new ClosedError('peer closed'))
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }))
   }
@@ -104,241 +147,412 @@ class Inbox implements Receiver {
 }
 
 interface Registration {
-  key: Uint8Array
   maxSize: number
   inbox: Inbox
   /** Inbound quota per sending peer, as the authenticated network applies (throttle, never drop). */
   limits?: RateLimiter
-  /** When the last throttled delivery from each sender is due (throttling keeps their order). */
-  nextFree?: Map<string, number>
+  /** When the last throttled delivery from each sender (by id) is due (throttling keeps their order). */
+  nextFree?: Map<number, number>
+}
+
+/**
+ * Deliveries due at one virtual time, in the order they were scheduled: four numbers each in `words`
+ * (sender id, recipient id, channel, flipped bit or -1) and the message in `msgs`.
+ */
+interface Batch {
+  words: number[]
+  msgs: Uint8Array[]
 }
 
 /** A simulated network in virtual time; create one with `SimulatedNetwork.create` and shape it through its `Oracle`. */
 export class SimulatedNetwork {
-  /** key hex -> channel -> registration */
-  readonly #peers = new Map<string, Map<number, Registration>>()
-  readonly #links = new Map<string, Link & { lastAt: number }>()
-  readonly #blocked = new Set<string>()
-  #groups: Map<string, number> | undefined
-  readonly #trace: TraceEvent[] = []
+  /** Peer ids: every key the network has seen gets the next integer, for the life of the network. */
+  readonly #idByHex = new Map<string, number>()
+  readonly #idByRef = new WeakMap<Uint8Array, number>()
+  /** id -> the key (the network's own copy, never handed out). */
+  readonly #keys: Uint8Array[] = []
+  /** id -> a copy of the key that is handed out (send results, received `from`), shared by all of them. */
+  readonly #shared: Uint8Array[] = []
+  readonly #hex: string[] = []
+  /** id -> channel -> registration (undefined: not registered). */
+  readonly #channels: (Map<number, Registration> | undefined)[] = []
+  /** Registered ids in ascending key order (the order of `Recipients.all()`), rebuilt when it changes. */
+  #sorted: number[] | undefined
+  /** origin id -> recipient id -> link. */
+  readonly #links: (Map<number, LinkParams> | undefined)[] = []
+  #lastParams: LinkParams | undefined
+  /** Pair key -> the latest delivery time on an ordered link. */
+  readonly #lastAt = new Map<number, number>()
+  /** Pair keys cut by `block`. */
+  readonly #blocked = new Set<number>()
+  #groups: Map<number, number> | undefined
+  /** Delivery batches by due time. */
+  readonly #due = new Map<number, Batch>()
+  #pool: Uint8Array = new Uint8Array(0)
+  #poolAt = 0
+  #spare = Number.NaN
   readonly #bandwidth: BandwidthModel
-  readonly #events: Counter<'event' | 'reason'>
+  readonly #log: EventLog
   /** The oracle of this network (the one `create` returns). */
   readonly oracle: Oracle
 
   private constructor(
     private readonly ctx: Context,
     registry: Registry,
+    trace: TraceOptions,
   ) {
     this.oracle = new Oracle(this)
     this.#bandwidth = new BandwidthModel(ctx)
-    this.#events =
+    const counter =
       (registry.getSingleMetric('simulated_messages') as Counter<'event' | 'reason'> | undefined) ??
       new Counter({ name: 'simulated_messages', help: 'simulated sends, deliveries, drops (by reason), throttles and corruptions', labelNames: ['event', 'reason'], registers: [registry] })
+    this.#log = new EventLog(counter, (id) => this.#hex[id]!, trace)
   }
 
-  #record(e: TraceEvent): void {
-    this.#trace.push(e)
-    this.#events.inc({ event: e.event, reason: e.reason?.replace(/ .*/, '') ?? '' })
-  }
-
-  /** @internal */
-  setBandwidth(key: Uint8Array, limit: Bandwidth): void {
-    this.#bandwidth.setLimit(hexOf(key), limit)
-  }
-
-  /** A network on `ctx`'s clock and randomness; the `simulated_messages` counter goes to `opts.registry` (default: the context's). */
+  /**
+   * A network on `ctx`'s clock and randomness; the `simulated_messages` counter goes to `opts.registry`
+   * (default: the context's). The trace keeps the latest `DEFAULT_TRACE_LIMIT` events unless
+   * `opts.trace` says otherwise; the digest covers every event either way.
+   */
   static create(
     ctx: Context,
     opts: {
       /** Where the `simulated_messages` counter is registered (default: `ctx.registry`). */
       registry?: Registry
+      /** How many events the trace keeps (`limit`, 0 for none) and a `sink` that sees every event. */
+      trace?: TraceOptions
     } = {},
   ): {
-    /** The network: read its trace here. */
+    /** The network: read its trace and digest here. */
     network: SimulatedNetwork
     /** The oracle: register peers, add links, inject faults. */
     oracle: Oracle
   } {
-    const network = new SimulatedNetwork(ctx, opts.registry ?? ctx.registry)
+    const network = new SimulatedNetwork(ctx, opts.registry ?? ctx.registry, opts.trace ?? {})
     return { network, oracle: network.oracle }
   }
 
-  /** Every send, delivery, drop and corruption so far. */
+  /** The latest events (send, delivery, drop, throttle, corruption), oldest first: at most the trace limit. */
   trace(): readonly TraceEvent[] {
-    return this.#trace
+    return this.#log.trace()
   }
 
-  /** The trace as JSON lines. */
+  /** The events `trace()` returns, as JSON lines. */
   traceLines(): string {
-    return this.#trace.map((e) => JSON.stringify(e)).join('\n')
+    return this.#log
+      .trace()
+      .map((e) => JSON.stringify(e))
+      .join('\n')
   }
 
-  readonly #senderIds = new Map<string, number>()
+  /**
+   * SHA-256 (hex) of every event so far (including those the trace no longer holds), of each peer's key
+   * and of every sent payload, folded in as they happen: the same seed and code give the same digest,
+   * whatever the trace keeps.
+   */
+  digest(): string {
+    return this.#log.digest()
+  }
+
+  /** Number of events so far (sends, deliveries, drops, throttles, corruptions), kept in the trace or not. */
+  get events(): number {
+    return this.#log.events
+  }
+
+  /** The id of `key`, given one if it has none (and its key folded into the digest). */
+  #id(key: Uint8Array): number {
+    const known = this.#lookup(key)
+    if (known >= 0) return known
+    const hex = hexOf(key)
+    const id = this.#keys.length
+    if (id >= PAIR) throw new SimulationError('InvalidBehavior', `more than ${PAIR} peers`)
+    this.#idByHex.set(hex, id)
+    this.#keys.push(Uint8Array.from(key))
+    this.#shared.push(Uint8Array.from(key))
+    this.#hex.push(hex)
+    this.#channels.push(undefined)
+    this.#links.push(undefined)
+    this.#idByRef.set(key, id)
+    this.#log.absorb(TAG_PEER, key)
+    return id
+  }
+
+  /** The id of `key`, or -1 if the network has never seen it. */
+  #lookup(key: Uint8Array): number {
+    const byRef = this.#idByRef.get(key)
+    if (byRef !== undefined && sameBytes(this.#keys[byRef]!, key)) return byRef
+    const id = this.#idByHex.get(hexOf(key))
+    if (id === undefined) return -1
+    this.#idByRef.set(key, id)
+    return id
+  }
+
+  /** @internal */
+  setBandwidth(key: Uint8Array, limit: Bandwidth): void {
+    this.#bandwidth.setLimit(this.#id(key), limit)
+  }
 
   /** @internal */
   registerPeer(key: Uint8Array, channel: Channel, maxSize: number, quota?: Quota): [Sender, Receiver] {
-    const k = hexOf(key)
-    let channels = this.#peers.get(k)
-    if (!channels) this.#peers.set(k, (channels = new Map()))
-    if (channels.has(channel)) throw new SimulationError('ChannelAlreadyRegistered', `channel ${channel} of ${k.slice(0, 16)}`)
-    const reg: Registration = { key: Uint8Array.from(key), maxSize, inbox: new Inbox() }
+    const id = this.#id(key)
+    let channels = this.#channels[id]
+    if (!channels) {
+      this.#channels[id] = channels = new Map()
+      this.#sorted = undefined
+    }
+    if (channels.has(channel)) throw new SimulationError('ChannelAlreadyRegistered', `channel ${channel} of ${this.#hex[id]!.slice(0, 16)}`)
+    const reg: Registration = { maxSize, inbox: new Inbox() }
     if (quota) {
       reg.limits = new RateLimiter()
       reg.limits.define(0, quota)
       reg.nextFree = new Map()
     }
     channels.set(channel, reg)
-    return [new SimSender(this, reg.key, channel, maxSize), reg.inbox]
+    return [new SimSender(this, id, channel, maxSize), reg.inbox]
   }
 
   /** @internal */
   deregisterPeer(key: Uint8Array): void {
-    const k = hexOf(key)
-    const channels = this.#peers.get(k)
-    if (!channels) throw new SimulationError('PeerMissing', k.slice(0, 16))
+    const id = this.#lookup(key)
+    const channels = id >= 0 ? this.#channels[id] : undefined
+    if (!channels) throw new SimulationError('PeerMissing', hexOf(key).slice(0, 16))
     for (const reg of channels.values()) reg.inbox.close()
-    this.#peers.delete(k)
+    this.#channels[id] = undefined
+    this.#sorted = undefined
   }
 
   /** @internal */
   setLink(a: Uint8Array, b: Uint8Array, link: Link): void {
-    if (hexOf(a) === hexOf(b)) throw new SimulationError('LinkingSelf', 'a link needs two peers')
-    for (const [name, p] of [['successRate', link.successRate], ['corruptRate', link.corruptRate ?? 0]] as const) {
-      if (!(p >= 0 && p <= 1)) throw new SimulationError('InvalidSuccessRate', `${name} ${p} outside [0, 1]`)
-    }
+    const corruptRate = link.corruptRate ?? 0
+    if (!(link.successRate >= 0 && link.successRate <= 1)) throw new SimulationError('InvalidSuccessRate', `successRate ${link.successRate} outside [0, 1]`)
+    if (!(corruptRate >= 0 && corruptRate <= 1)) throw new SimulationError('InvalidSuccessRate', `corruptRate ${corruptRate} outside [0, 1]`)
     if (!(link.latencyMs >= 0) || !(link.jitterMs >= 0) || !Number.isFinite(link.latencyMs) || !Number.isFinite(link.jitterMs)) {
       throw new SimulationError('InvalidBehavior', `latency ${link.latencyMs}, jitter ${link.jitterMs}`)
     }
-    this.#links.set(`${hexOf(a)}>${hexOf(b)}`, { ...link, lastAt: 0 })
+    const from = this.#id(a)
+    const to = this.#id(b)
+    if (from === to) throw new SimulationError('LinkingSelf', 'a link needs two peers')
+    let p = this.#lastParams
+    const ordered = link.ordered === true
+    if (!p || p.latencyMs !== link.latencyMs || p.jitterMs !== link.jitterMs || p.successRate !== link.successRate || p.corruptRate !== corruptRate || p.ordered !== ordered) {
+      p = this.#lastParams = Object.freeze({ latencyMs: link.latencyMs, jitterMs: link.jitterMs, successRate: link.successRate, corruptRate, ordered })
+    }
+    let out = this.#links[from]
+    if (!out) this.#links[from] = out = new Map()
+    out.set(to, p)
+    if (this.#lastAt.size > 0) this.#lastAt.delete(from * PAIR + to)
   }
 
   /** @internal */
   removeLink(a: Uint8Array, b: Uint8Array): void {
-    if (!this.#links.delete(`${hexOf(a)}>${hexOf(b)}`)) throw new SimulationError('LinkMissing', 'no such link')
+    const from = this.#lookup(a)
+    const to = this.#lookup(b)
+    if (from < 0 || to < 0 || !this.#links[from]?.delete(to)) throw new SimulationError('LinkMissing', 'no such link')
+    this.#lastAt.delete(from * PAIR + to)
   }
 
   /** @internal */
   setPartition(groups: Uint8Array[][] | undefined): void {
-    this.#groups = groups ? new Map(groups.flatMap((g, i) => g.map((k) => [hexOf(k), i] as [string, number]))) : undefined
+    this.#groups = groups ? new Map(groups.flatMap((g, i) => g.map((k) => [this.#id(k), i] as [number, number]))) : undefined
   }
 
   /** @internal */
   setBlocked(a: Uint8Array, b: Uint8Array, blocked: boolean): void {
-    for (const key of [`${hexOf(a)}>${hexOf(b)}`, `${hexOf(b)}>${hexOf(a)}`]) {
+    const x = this.#id(a)
+    const y = this.#id(b)
+    for (const key of [x * PAIR + y, y * PAIR + x]) {
       if (blocked) this.#blocked.add(key)
       else this.#blocked.delete(key)
     }
   }
 
-  #cut(from: string, to: string): string | undefined {
-    if (this.#blocked.has(`${from}>${to}`)) return 'blocked'
+  /** Why nothing passes from `from` to `to` now (`REASON_NONE`: it does). */
+  #cut(from: number, to: number): number {
+    if (this.#blocked.size > 0 && this.#blocked.has(from * PAIR + to)) return REASON_BLOCKED
     const g = this.#groups
-    if (g && g.get(from) !== g.get(to)) return 'partitioned'
-    return undefined
+    if (g && g.get(from) !== g.get(to)) return REASON_PARTITIONED
+    return REASON_NONE
   }
 
-  /** Normal(mean, sd) from the context's randomness (Box-Muller). */
+  /** A uniform 32-bit draw from the context's randomness (read in blocks of `POOL_BYTES`). */
+  #u32(): number {
+    if (this.#poolAt + 4 > this.#pool.length) {
+      this.#pool = this.ctx.randomBytes(POOL_BYTES)
+      this.#poolAt = 0
+    }
+    const b = this.#pool
+    const p = this.#poolAt
+    this.#poolAt = p + 4
+    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
+  }
+
+  /** Uniform in [0, n), n <= 2^32, by rejection. */
+  #below(n: number): number {
+    const limit = 2 ** 32 - (2 ** 32 % n)
+    for (;;) {
+      const v = this.#u32()
+      if (v < limit) return v % n
+    }
+  }
+
+  /** Normal(mean, sd) by Box-Muller; each pair of uniform draws gives two values. */
   #normal(mean: number, sd: number): number {
     if (sd === 0) return mean
-    const u = (this.ctx.randomInt(2 ** 32 - 1) + 1) / 2 ** 32
-    const v = this.ctx.randomInt(2 ** 32) / 2 ** 32
-    return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+    let z = this.#spare
+    if (Number.isNaN(z)) {
+      const r = Math.sqrt(-2 * Math.log((this.#u32() + 1) / 2 ** 32))
+      const a = (2 * Math.PI * this.#u32()) / 2 ** 32
+      z = r * Math.cos(a)
+      this.#spare = r * Math.sin(a)
+    } else {
+      this.#spare = Number.NaN
+    }
+    return mean + sd * z
   }
 
   #chance(p: number): boolean {
     if (p <= 0) return false
     if (p >= 1) return true
-    return this.ctx.randomInt(2 ** 32) / 2 ** 32 < p
+    return this.#u32() < p * 2 ** 32
+  }
+
+  /** Registered ids in ascending key order. */
+  #all(): number[] {
+    if (!this.#sorted) {
+      const ids: number[] = []
+      for (let id = 0; id < this.#channels.length; id++) if (this.#channels[id]) ids.push(id)
+      const hex = this.#hex
+      this.#sorted = ids.sort((x, y) => (hex[x]! < hex[y]! ? -1 : hex[x]! > hex[y]! ? 1 : 0))
+    }
+    return this.#sorted
   }
 
   /** @internal A send replaced by a newer one of the same key before it was routed (traced as a drop). */
-  superseded(from: Uint8Array, channel: Channel, size: number): void {
-    this.#record({ t: this.ctx.now(), event: 'drop', from: hexOf(from), channel, size, reason: 'superseded' })
+  superseded(from: number, channel: Channel, size: number): void {
+    this.#log.record(this.ctx.now(), KIND_DROP, REASON_SUPERSEDED, from, -1, channel, size, 0)
+    this.#log.flush()
   }
 
   /**
-   * @internal Route one message; returns the keys it was sent to. With `ttlMs`, a copy whose
-   * bandwidth-limited transfer ends more than `ttlMs` after now is dropped (`expired`).
+   * @internal Route one message from the peer with id `from`; returns the keys it was sent to. Every
+   * recipient gets the same copy of `message` (unless a bit of it is flipped). With `ttlMs`, a copy
+   * whose bandwidth-limited transfer ends more than `ttlMs` after now is dropped (`expired`).
    */
-  route(from: Uint8Array, channel: Channel, recipients: Recipients, message: Uint8Array, ttlMs?: number): Uint8Array[] {
-    const f = hexOf(from)
+  route(from: number, channel: Channel, recipients: Recipients, message: Uint8Array, ttlMs?: number): Uint8Array[] {
     const now = this.ctx.now()
-    const keys =
-      recipients.kind === 'all'
-        ? [...this.#peers.keys()].sort().map((k) => Buffer.from(k, 'hex'))
-        : recipients.kind === 'one'
-          ? [recipients.key]
-          : recipients.keys
+    const log = this.#log
+    const size = message.length
+    log.record(now, KIND_SEND, REASON_NONE, from, -1, channel, size, 0)
+    log.absorb(TAG_PAYLOAD, message)
+    const ids =
+      recipients.kind === 'all' ? this.#all() : recipients.kind === 'one' ? [this.#lookup(recipients.key)] : recipients.keys.map((k) => this.#lookup(k))
+    const links = this.#links[from]
     const sent: Uint8Array[] = []
-    this.#record({ t: now, event: 'send', from: f, channel, size: message.length })
-    for (const key of keys) {
-      const to = hexOf(key)
-      if (to === f || !this.#peers.has(to)) continue
-      const link = this.#links.get(`${f}>${to}`)
-      if (!link || this.#cut(f, to)) continue
-      sent.push(Uint8Array.from(key))
-      const copy = Uint8Array.from(message)
+    if (!links) return (log.flush(), sent)
+    const cuts = this.#blocked.size > 0 || this.#groups !== undefined
+    let copy: Uint8Array | undefined
+    for (let i = 0; i < ids.length; i++) {
+      const to = ids[i]!
+      if (to < 0 || to === from || !this.#channels[to]) continue
+      const link = links.get(to)
+      if (!link || (cuts && this.#cut(from, to) !== REASON_NONE)) continue
+      sent.push(this.#shared[to]!)
       if (!this.#chance(link.successRate)) {
-        this.#record({ t: now, event: 'drop', from: f, to, channel, size: copy.length, reason: 'lost' })
+        log.record(now, KIND_DROP, REASON_LOST, from, to, channel, size, 0)
         continue
       }
       const latency = Math.max(0, Math.trunc(this.#normal(link.latencyMs, link.jitterMs)))
-      const corrupt = this.#chance(link.corruptRate ?? 0) && copy.length > 0
-      const bit = corrupt ? this.ctx.randomInt(copy.length * 8) : 0
-      // Transmission (bandwidth), then propagation (latency); ordered links never overtake.
-      const propagate = () => {
-        const t = this.ctx.now()
-        if (ttlMs !== undefined && t - now > ttlMs) {
-          this.#record({ t, event: 'drop', from: f, to, channel, size: copy.length, reason: 'expired' })
-          return
-        }
-        let at = t + latency
-        if (link.ordered) at = Math.max(at, link.lastAt)
-        link.lastAt = Math.max(link.lastAt, at)
-        void this.ctx.sleep(at - t).then(() => this.#deliver(from, f, to, channel, copy, corrupt, bit))
+      let msg = (copy ??= Uint8Array.from(message))
+      let bit = -1
+      if (this.#chance(link.corruptRate) && size > 0) {
+        bit = this.#below(size * 8)
+        msg = Uint8Array.from(msg)
+        msg[bit >> 3]! ^= 1 << (bit & 7)
       }
-      if (this.#bandwidth.isLimited(f, to)) this.#bandwidth.start(f, to, copy.length, propagate)
-      else propagate()
+      // Transmission (bandwidth), then propagation (latency); ordered links never overtake.
+      if (this.#bandwidth.isLimited(from, to)) {
+        const m = msg
+        const b = bit
+        this.#bandwidth.start(from, to, size, () => {
+          const t = this.ctx.now()
+          if (ttlMs !== undefined && t - now > ttlMs) log.record(t, KIND_DROP, REASON_EXPIRED, from, to, channel, size, 0)
+          else this.#schedule(t + latency, link.ordered, from, to, channel, m, b)
+          log.flush()
+        })
+      } else {
+        this.#schedule(now + latency, link.ordered, from, to, channel, msg, bit)
+      }
     }
+    log.flush()
     return sent
   }
 
-  #deliver(from: Uint8Array, f: string, to: string, channel: Channel, msg: Uint8Array, corrupt: boolean, bit: number): void {
-    const t = this.ctx.now()
-    const reg = this.#peers.get(to)?.get(channel)
-    const cut = this.#cut(f, to)
-    const reason = !reg ? 'no_channel' : msg.length > reg.maxSize ? 'too_large' : cut
-    if (reason || !reg) {
-      this.#record({ t, event: 'drop', from: f, to, channel, size: msg.length, reason: reason ?? 'no_channel' })
-      return
+  /** Queue a delivery for virtual time `at` (later, on an ordered link, if one is already due after it). */
+  #schedule(at: number, ordered: boolean, from: number, to: number, channel: number, msg: Uint8Array, bit: number): void {
+    if (ordered) {
+      const pair = from * PAIR + to
+      at = Math.max(at, this.#lastAt.get(pair) ?? 0)
+      this.#lastAt.set(pair, at)
     }
-    if (corrupt) {
-      msg[bit >> 3]! ^= 1 << (bit & 7)
-      this.#record({ t, event: 'corrupt', from: f, to, channel, size: msg.length })
+    let batch = this.#due.get(at)
+    if (!batch) {
+      const b: Batch = (batch = { words: [], msgs: [] })
+      this.#due.set(at, b)
+      void this.ctx.sleep(at - this.ctx.now()).then(() => this.#fire(at, b))
     }
-    const wait = this.#throttle(reg, f, t)
-    if (wait > 0) {
-      this.#record({ t, event: 'throttle', from: f, to, channel, size: msg.length, reason: `held ${wait} ms` })
-      void this.ctx.sleep(wait).then(() => {
-        this.#record({ t: this.ctx.now(), event: 'deliver', from: f, to, channel, size: msg.length })
-        reg.inbox.push([Uint8Array.from(from), msg])
-      })
-      return
-    }
-    this.#record({ t, event: 'deliver', from: f, to, channel, size: msg.length })
-    reg.inbox.push([Uint8Array.from(from), msg])
+    batch.words.push(from, to, channel, bit)
+    batch.msgs.push(msg)
   }
 
-  /** Milliseconds to hold a delivery from `f` under the recipient channel's quota (0: deliver now). */
-  #throttle(reg: Registration, f: string, t: number): number {
+  /** Deliver a batch, in the order its deliveries were scheduled. */
+  #fire(at: number, batch: Batch): void {
+    if (this.#due.get(at) === batch) this.#due.delete(at)
+    const t = this.ctx.now()
+    const w = batch.words
+    const msgs = batch.msgs
+    for (let j = 0; j < msgs.length; j++) this.#deliver(t, w[4 * j]!, w[4 * j + 1]!, w[4 * j + 2]!, msgs[j]!, w[4 * j + 3]!)
+    this.#log.flush()
+  }
+
+  #deliver(t: number, from: number, to: number, channel: Channel, msg: Uint8Array, bit: number): void {
+    const log = this.#log
+    const size = msg.length
+    const reg = this.#channels[to]?.get(channel)
+    const reason = !reg
+      ? REASON_NO_CHANNEL
+      : size > reg.maxSize
+        ? REASON_TOO_LARGE
+        : this.#blocked.size > 0 || this.#groups !== undefined
+          ? this.#cut(from, to)
+          : REASON_NONE
+    if (reason !== REASON_NONE || !reg) {
+      log.record(t, KIND_DROP, reason, from, to, channel, size, 0)
+      return
+    }
+    if (bit >= 0) log.record(t, KIND_CORRUPT, REASON_NONE, from, to, channel, size, bit)
+    if (reg.limits) {
+      const wait = this.#throttle(reg, from, t)
+      if (wait > 0) {
+        log.record(t, KIND_THROTTLE, REASON_HELD, from, to, channel, size, wait)
+        void this.ctx.sleep(wait).then(() => {
+          log.record(this.ctx.now(), KIND_DELIVER, REASON_NONE, from, to, channel, size, 0)
+          log.flush()
+          reg.inbox.push([this.#shared[from]!, msg])
+        })
+        return
+      }
+    }
+    log.record(t, KIND_DELIVER, REASON_NONE, from, to, channel, size, 0)
+    reg.inbox.push([this.#shared[from]!, msg])
+  }
+
+  /** Milliseconds to hold a delivery from `from` under the recipient channel's quota (0: deliver now). */
+  #throttle(reg: Registration, from: number, t: number): number {
     if (!reg.limits || !reg.nextFree) return 0
-    let id = this.#senderIds.get(f)
-    if (id === undefined) this.#senderIds.set(f, (id = this.#senderIds.size + 1))
     // Deliveries held for this sender go first; a new one queues behind them.
-    let at = Math.max(t, reg.nextFree.get(f) ?? 0)
-    for (let w = reg.limits.check(id, 0, at); w > 0; w = reg.limits.check(id, 0, at)) at += Math.ceil(w)
-    reg.nextFree.set(f, at)
+    let at = Math.max(t, reg.nextFree.get(from) ?? 0)
+    for (let w = reg.limits.check(from + 1, 0, at); w > 0; w = reg.limits.check(from + 1, 0, at)) at += Math.ceil(w)
+    reg.nextFree.set(from, at)
     return at - t
   }
 }
@@ -420,7 +634,7 @@ class SimSender implements Sender {
 
   constructor(
     private readonly net: SimulatedNetwork,
-    private readonly me: Uint8Array,
+    private readonly me: number,
     private readonly channel: Channel,
     private readonly maxSize: number,
   ) {}
