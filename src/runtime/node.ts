@@ -39,7 +39,7 @@ export interface NodeContextOptions {
 }
 
 /** /proc/net/tcp{,6} as last read (lower case), and when. */
-const procTcp = { at: -Infinity, text: '' }
+const procTcp = { at: -Infinity, text: '', found: new Map<string, number | undefined>() }
 /** How long a reading of /proc/net/tcp serves every socket, ms (a reading costs milliseconds). */
 const PROC_TCP_MS = 250
 /** How long a write must look stuck from user space before /proc/net/tcp is read for it, ms. */
@@ -90,6 +90,7 @@ function kernelSendQueue(socket: Socket): number | undefined {
   if (now - procTcp.at >= PROC_TCP_MS) {
     procTcp.at = now
     procTcp.text = ''
+    procTcp.found.clear()
     for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
       try {
         procTcp.text += readFileSync(file, 'latin1').toLowerCase()
@@ -98,15 +99,23 @@ function kernelSendQueue(socket: Socket): number | undefined {
       }
     }
   }
+  const id = `${localAddress}:${localPort} ${remoteAddress}:${remotePort}`
+  // One search of this reading per socket: callers may ask on every send while a peer is stuck.
+  if (procTcp.found.has(id)) return procTcp.found.get(id)
+  let queued: number | undefined
   const [l4, l6] = (procAddress(localAddress, localPort) ?? '').split('|')
   const [r4, r6] = (procAddress(remoteAddress, remotePort) ?? '').split('|')
   for (const key of [`${l4} ${r4} `, l6 && r6 ? `${l6} ${r6} ` : undefined]) {
     if (!key) continue
     const at = procTcp.text.indexOf(` ${key}`)
     // The line goes on: "<st> <tx_queue>:<rx_queue> ...".
-    if (at >= 0) return parseInt(procTcp.text.slice(at + key.length + 1).split(/\s+/)[1]!.split(':')[0]!, 16)
+    if (at >= 0) {
+      queued = parseInt(procTcp.text.slice(at + key.length + 1, at + key.length + 40).split(/\s+/)[1]!.split(':')[0]!, 16)
+      break
+    }
   }
-  return undefined
+  procTcp.found.set(id, queued)
+  return queued
 }
 
 /**
