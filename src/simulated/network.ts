@@ -98,8 +98,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
 }
 /** Pair keys `from * PAIR + to` stay exact doubles for up to 2^26 peers. */
 const PAIR = 2 ** 26
-/** Bytes of randomness drawn from the context at a time. */
-const POOL_BYTES = 16_384
+const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k))
 /** Digest tags of absorbed byte strings. */
 const TAG_PEER = 1
 const TAG_PAYLOAD = 2
@@ -188,8 +187,7 @@ export class SimulatedNetwork {
   #groups: Map<number, number> | undefined
   /** Delivery batches by due time. */
   readonly #due = new Map<number, Batch>()
-  #pool: Uint8Array = new Uint8Array(0)
-  #poolAt = 0
+  #rng: Uint32Array | undefined
   #spare = Number.NaN
   readonly #bandwidth: BandwidthModel
   readonly #log: EventLog
@@ -374,16 +372,29 @@ export class SimulatedNetwork {
     return REASON_NONE
   }
 
-  /** A uniform 32-bit draw from the context's randomness (read in blocks of `POOL_BYTES`). */
+  /**
+   * A uniform 32-bit draw: xoshiro128** seeded with 16 bytes of the context's randomness on first use,
+   * so the draws are a function of the runtime's seed at a few ns each.
+   */
   #u32(): number {
-    if (this.#poolAt + 4 > this.#pool.length) {
-      this.#pool = this.ctx.randomBytes(POOL_BYTES)
-      this.#poolAt = 0
-    }
-    const b = this.#pool
-    const p = this.#poolAt
-    this.#poolAt = p + 4
-    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
+    const s = this.#rng ?? this.#seedRng()
+    const r = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9)
+    const t = s[1]! << 9
+    s[2]! ^= s[0]!
+    s[3]! ^= s[1]!
+    s[1]! ^= s[2]!
+    s[0]! ^= s[3]!
+    s[2]! ^= t
+    s[3] = rotl(s[3]!, 11)
+    return r >>> 0
+  }
+
+  #seedRng(): Uint32Array {
+    const b = this.ctx.randomBytes(16)
+    const s = new Uint32Array(4)
+    for (let i = 0; i < 4; i++) s[i] = (b[4 * i]! | (b[4 * i + 1]! << 8) | (b[4 * i + 2]! << 16) | (b[4 * i + 3]! << 24)) >>> 0
+    if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[0] = 1
+    return (this.#rng = s)
   }
 
   /** Uniform in [0, n), n <= 2^32, by rejection. */

@@ -2,11 +2,15 @@
  * Replay: 20 encrypted connections with random traffic on the deterministic runtime. The same seed
  * gives the same auditor digest (every socket write and delivery, bytes included); another seed gives
  * another. Anything that escapes the runtime (wall clock, Math.random, an unseeded key) breaks this.
+ * The same for the simulated network's incremental digest, under every fault it models, whatever its
+ * trace keeps.
  */
 import { describe, expect, it } from 'vitest'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { DeterministicRuntime } from '../../src/runtime/index.js'
+import { Recipients, SimulatedNetwork, type TraceOptions } from '../../src/simulated/index.js'
 import { upgradeDialer } from '../../src/stream/index.js'
+import { Quota } from '../../src/utils/quota.js'
 import { config, echoServer } from '../helpers/stream.js'
 
 async function scenario(seed: number): Promise<{ digest: string; events: number; echoed: number }> {
@@ -47,5 +51,50 @@ describe('determinism', () => {
     expect(a.events).toBeGreaterThan(100)
     expect(b).toEqual(a)
     expect(c.digest).not.toBe(a.digest)
+  })
+})
+
+/** 30 simulated peers: loss, jitter, corruption, ordered links, a partition, a quota, random broadcasts. */
+async function simulated(seed: number, trace: TraceOptions = {}): Promise<{ digest: string; events: number; received: number }> {
+  const rt = new DeterministicRuntime({ seed, startMs: 0 })
+  return rt.run(async (ctx) => {
+    const { network, oracle } = SimulatedNetwork.create(ctx, { trace })
+    const keys = Array.from({ length: 30 }, (_, i) => Ed25519.fromSeed(500 + i).publicKey)
+    const chans = keys.map((k, i) => oracle.register(k, 0, 512, i === 3 ? Quota.perSecond(20) : undefined))
+    for (const [a, ka] of keys.entries()) {
+      for (const [b, kb] of keys.entries()) {
+        if (a !== b) oracle.addLink(ka, kb, { latencyMs: 20 + (a % 5), jitterMs: 15, successRate: 0.9, corruptRate: 0.02, ordered: (a + b) % 3 === 0 })
+      }
+    }
+    let received = 0
+    const readers = chans.map(async ([, rx]) => {
+      for await (const [, msg] of rx) received += msg.length > 0 ? 1 : 0
+    })
+    for (let r = 0; r < 60; r++) {
+      if (r === 15) oracle.partition([keys.slice(0, 15), keys.slice(15)])
+      if (r === 30) oracle.heal()
+      const p = chans[ctx.randomInt(chans.length)]!
+      await p[0].send(Recipients.all(), ctx.randomBytes(1 + ctx.randomInt(500)), ctx.randomInt(2) === 1).catch(() => [])
+      await ctx.sleep(ctx.randomInt(25))
+    }
+    await ctx.sleep(5_000)
+    for (const k of keys) oracle.deregister(k)
+    await Promise.all(readers)
+    return { digest: network.digest(), events: network.events, received }
+  })
+}
+
+describe('determinism: the simulated network', () => {
+  it('same seed, same digest with the trace on, off or streamed; another seed, another digest (seed=44)', async () => {
+    const a = await simulated(44)
+    const streamed: string[] = []
+    const [b, off, sink, other] = [await simulated(44), await simulated(44, { limit: 0 }), await simulated(44, { limit: 3, sink: (e) => streamed.push(e.event) }), await simulated(45)]
+    expect(a.received).toBeGreaterThan(500)
+    expect(a.events).toBeGreaterThan(1_000)
+    expect(b).toEqual(a)
+    expect(off).toEqual(a)
+    expect(sink).toEqual(a)
+    expect(streamed).toHaveLength(a.events)
+    expect(other.digest).not.toBe(a.digest)
   })
 })

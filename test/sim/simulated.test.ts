@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { isP2pError, type SimulationError } from '../../src/errors.js'
 import { DeterministicRuntime, type Context } from '../../src/runtime/index.js'
-import { Recipients, SimulatedNetwork, type Receiver, type Sender } from '../../src/simulated/index.js'
+import { DEFAULT_TRACE_LIMIT, Recipients, SimulatedNetwork, type Receiver, type Sender, type TraceEvent, type TraceOptions } from '../../src/simulated/index.js'
 
 const key = (i: number) => Ed25519.fromSeed(700 + i).publicKey
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -21,9 +21,9 @@ const reason = (f: () => unknown) => {
   return undefined
 }
 
-function sim<T>(seed: number, body: (ctx: Context, net: SimulatedNetwork) => Promise<T>): Promise<T> {
+function sim<T>(seed: number, body: (ctx: Context, net: SimulatedNetwork) => Promise<T>, trace?: TraceOptions): Promise<T> {
   const rt = new DeterministicRuntime({ seed, startMs: 0 })
-  return rt.run((ctx) => body(ctx, SimulatedNetwork.create(ctx).network))
+  return rt.run((ctx) => body(ctx, SimulatedNetwork.create(ctx, trace ? { trace } : {}).network))
 }
 
 describe('simulated network: the reference scenarios', () => {
@@ -177,7 +177,7 @@ describe('simulated network: extensions', () => {
           await ctx.sleep(ctx.randomInt(30))
         }
         await ctx.sleep(1000)
-        return createHash('sha256').update(net.traceLines()).digest('hex')
+        return createHash('sha256').update(net.traceLines()).digest('hex') + net.digest()
       })
     expect(await digest(9)).toBe(await digest(9))
     expect(await digest(9)).not.toBe(await digest(10))
@@ -297,6 +297,76 @@ describe('simulated network: bandwidth', () => {
       await c![1].recv()
       await c![1].recv()
       expect(Math.abs(ctx.now() - t1 - 2000)).toBeLessThanOrEqual(20)
+    })
+  })
+})
+
+describe('simulated network: trace, digest and shared copies', () => {
+  const keys = Array.from({ length: 101 }, (_, i) => key(i))
+
+  it('the trace is bounded by default: the latest DEFAULT_TRACE_LIMIT events, while the digest counts all (seed=16)', async () => {
+    await sim(16, async (ctx, net) => {
+      const chans = keys.map((k) => net.oracle.register(k, 0, 64))
+      for (let b = 1; b < keys.length; b++) net.oracle.addLink(keys[0]!, keys[b]!, perfect)
+      for (let r = 0; r < 1_000; r++) await chans[0]![0].send(Recipients.all(), Uint8Array.of(r & 255))
+      await ctx.sleep(100)
+      // 1,000 sends and 100,000 deliveries.
+      expect(net.events).toBe(101_000)
+      expect(DEFAULT_TRACE_LIMIT).toBe(100_000)
+      const trace = net.trace()
+      expect(trace).toHaveLength(DEFAULT_TRACE_LIMIT)
+      expect(trace.every((e) => e.event === 'deliver')).toBe(true)
+      // Recipients.all() goes in ascending key order: the last delivery of the last broadcast is to the highest key.
+      const highest = keys.slice(1).map(hex).sort().at(-1)
+      expect(trace.at(-1)).toEqual({ t: 10, event: 'deliver', from: hex(keys[0]!), to: highest, channel: 0, size: 1 })
+    })
+  })
+
+  it('limit keeps the latest events in order, 0 keeps none, a sink sees every one as it happens (seed=17)', async () => {
+    const scenario = (trace: TraceOptions) =>
+      sim(
+        17,
+        async (ctx, net) => {
+          const chans = [0, 1, 2].map((i) => net.oracle.register(keys[i]!, 0, 64))
+          for (const a of [0, 1, 2]) for (const b of [0, 1, 2]) if (a !== b) net.oracle.addLink(keys[a]!, keys[b]!, { latencyMs: 5, jitterMs: 3, successRate: 0.7 })
+          for (let r = 0; r < 20; r++) await chans[r % 3]![0].send(Recipients.all(), Uint8Array.of(r))
+          await ctx.sleep(100)
+          return { trace: net.trace(), lines: net.traceLines(), digest: net.digest(), events: net.events }
+        },
+        trace,
+      )
+    const all: TraceEvent[] = []
+    const full = await scenario({ limit: 1_000, sink: (e) => all.push(e) })
+    expect(full.events).toBe(60)
+    expect(all).toEqual(full.trace)
+    const last5 = await scenario({ limit: 5 })
+    expect(last5.trace).toEqual(full.trace.slice(-5))
+    expect(last5.lines.split('\n')).toHaveLength(5)
+    const none = await scenario({ limit: 0 })
+    expect(none.trace).toEqual([])
+    expect(none.lines).toBe('')
+    expect(none.events).toBe(60)
+    // The digest covers every event whatever the trace keeps.
+    expect(new Set([full.digest, last5.digest, none.digest]).size).toBe(1)
+    expect(() => SimulatedNetwork.create(new DeterministicRuntime({ seed: 0 }).context(), { trace: { limit: -1 } })).toThrow(RangeError)
+  })
+
+  it('a broadcast shares one copy of the message, taken at send; a corrupted delivery gets its own (seed=18)', async () => {
+    await sim(18, async (_ctx, net) => {
+      const [[tx], [, b], [, c], [, d]] = [0, 1, 2, 3].map((i) => net.oracle.register(keys[i]!, 0, 64))
+      net.oracle.addLink(keys[0]!, keys[1]!, perfect)
+      net.oracle.addLink(keys[0]!, keys[2]!, perfect)
+      net.oracle.addLink(keys[0]!, keys[3]!, { ...perfect, corruptRate: 1 })
+      const msg = new Uint8Array(8).fill(7)
+      await tx!.send(Recipients.all(), msg)
+      msg.fill(0) // the caller may reuse its buffer once send has returned
+      const [[fb, atB], [fc, atC], [, atD]] = await Promise.all([b!.recv(), c!.recv(), d!.recv()])
+      expect(Array.from(atB)).toEqual(Array(8).fill(7))
+      expect(atC).toBe(atB)
+      expect(atD).not.toBe(atB)
+      expect(atD.reduce((n, x) => n + ((x ^ 7).toString(2).split('1').length - 1), 0)).toBe(1)
+      expect(hex(fb)).toBe(hex(keys[0]!))
+      expect(fc).toBe(fb)
     })
   })
 })
