@@ -182,9 +182,22 @@ const say = (line: string) => {
   if (line.startsWith('FAIL')) failures.push(line)
 }
 
+/**
+ * Open sessions at once; one that fails is tried twice more (the workers pick free ports, bound then
+ * released, and another session starting at the same time can take one first: EADDRINUSE).
+ */
 async function sessions(s: SocketScenario, c: Candidate, envs: Record<string, string>[]): Promise<(Session | Error)[]> {
-  const opened = await Promise.allSettled(envs.map((env) => openSession(s, c, env)))
-  return opened.map((o) => (o.status === 'fulfilled' ? o.value : o.reason instanceof Error ? o.reason : new Error(String(o.reason))))
+  const open = async (env: Record<string, string>): Promise<Session | Error> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openSession(s, c, env)
+      } catch (e) {
+        if (attempt === 3) return e instanceof Error ? e : new Error(String(e))
+        await sleep(300 * attempt)
+      }
+    }
+  }
+  return Promise.all(envs.map(open))
 }
 
 async function rawFigure(s: SocketScenario): Promise<number | undefined> {
