@@ -1,6 +1,5 @@
 // A test you can copy into your own project: protocol code on the simulated network, in virtual time.
 // Replace the imports' 'quorumnet/...' paths as they are; run with `npx vitest run examples/`.
-import { createHash } from 'node:crypto'
 import { Ed25519 } from 'quorumnet'
 import { DeterministicRuntime } from 'quorumnet/runtime'
 import { Recipients, SimulatedNetwork } from 'quorumnet/simulated'
@@ -23,8 +22,10 @@ async function scenario(seed: number) {
     oracle.heal()
     await sendA!.send(Recipients.all(), new TextEncoder().encode('block 2'))
     const [, atC] = await recvC!.recv() // c never saw block 1: it was dropped by the partition
-    const digest = createHash('sha256').update(network.traceLines()).digest('hex')
-    return { from, text: new TextDecoder().decode(msg), latency, atC: new TextDecoder().decode(atC), digest, a }
+    // Every send, delivery and drop so far, folded in as they happened (the trace keeps only the latest).
+    const digest = network.digest()
+    const dropped = network.trace().filter((e) => e.event === 'drop').map((e) => e.reason)
+    return { from, text: new TextDecoder().decode(msg), latency, atC: new TextDecoder().decode(atC), digest, dropped, a }
   })
 }
 
@@ -36,6 +37,7 @@ describe('my protocol on the simulated network', () => {
     expect(run.latency).toBeGreaterThan(0) // virtual milliseconds: 40 +- 10, no real waiting
     expect(run.latency).toBeLessThan(100)
     expect(run.atC).toBe('block 2')
+    expect(run.dropped).toEqual([]) // a partition does not list c as a recipient: nothing was sent to drop
     expect((await scenario(5)).digest).toBe(run.digest)
   })
 })
