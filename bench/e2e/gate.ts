@@ -122,7 +122,8 @@ function baseline(): { dir: string; label: string } | { reason: string } {
   const installed = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, env: installEnv(), stdio: ['ignore', fd, fd] })
   closeSync(fd)
   if (installed.status !== 0 || !existsSync(join(dir, 'native', 'quorumnet.node'))) {
-    const last = readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.trim()).at(-1) ?? ''
+    const lines = readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.trim() && !l.includes('A complete log of this run'))
+    const last = lines.findLast((l) => /native addon not built|error/i.test(l)) ?? lines.at(-1) ?? ''
     return { reason: `npm install of ${sha.slice(0, 10)} failed (status ${installed.status}; ${log}: ${last.slice(0, 160)})` }
   }
   writeFileSync(done, `${sha}\n`)
