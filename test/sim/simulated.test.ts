@@ -353,14 +353,14 @@ describe('simulated network: trace, digest and shared copies', () => {
 
   it('a broadcast shares one copy of the message, taken at send; a corrupted delivery gets its own (seed=18)', async () => {
     await sim(18, async (_ctx, net) => {
-      const [[tx], [, b], [, c], [, d]] = [0, 1, 2, 3].map((i) => net.oracle.register(keys[i]!, 0, 64))
+      const [[tx], [, b], [, c], [, d]] = [0, 1, 2, 3].map((i) => net.oracle.register(keys[i]!, 0, 64)) as [[Sender, Receiver], [Sender, Receiver], [Sender, Receiver], [Sender, Receiver]]
       net.oracle.addLink(keys[0]!, keys[1]!, perfect)
       net.oracle.addLink(keys[0]!, keys[2]!, perfect)
       net.oracle.addLink(keys[0]!, keys[3]!, { ...perfect, corruptRate: 1 })
       const msg = new Uint8Array(8).fill(7)
-      await tx!.send(Recipients.all(), msg)
+      await tx.send(Recipients.all(), msg)
       msg.fill(0) // the caller may reuse its buffer once send has returned
-      const [[fb, atB], [fc, atC], [, atD]] = await Promise.all([b!.recv(), c!.recv(), d!.recv()])
+      const [[fb, atB], [fc, atC], [, atD]] = await Promise.all([b.recv(), c.recv(), d.recv()])
       expect(Array.from(atB)).toEqual(Array(8).fill(7))
       expect(atC).toBe(atB)
       expect(atD).not.toBe(atB)
