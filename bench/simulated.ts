@@ -10,7 +10,9 @@
  * Baseline in the same run: the smallest size's number of deliveries as bare sleeps on the runtime's
  * timer queue (one timer per delivery), to show what batching deliveries per virtual time buys.
  *
- * `npm run bench -- simulated` or `npm run bench:sim` (sizes: `SIM_PEERS=100,300,1000`, the default).
+ * `npm run bench -- simulated` or `npm run bench:sim` (sizes: `SIM_PEERS=100,300,1000`, the default),
+ * plus 300 peers x 30 broadcasts (three times the deliveries, the same number in flight: peak RSS
+ * should stay put) and the largest size with the trace off.
  * `npm run bench:sim -- --gate`: the regression check, 300 peers only; fails (exit 1) when the run
  * is not reproducible, uses more than `GATE_MAX_RSS_MB` of peak RSS, or delivers fewer than
  * `GATE_MIN_RATIO` times the deliveries per second of the bare timer queue in the same run.
@@ -30,6 +32,7 @@ const GATE_MIN_RATIO = 2
 
 interface Figures {
   peers: number
+  rounds: number
   trace: string
   deliveries: number
   wallS: number
@@ -41,7 +44,7 @@ interface Figures {
 }
 
 /** One size, in this process: returns its figures (peak RSS is this process's so far). */
-async function measure(peers: number, trace: TraceOptions): Promise<Figures> {
+async function measure(peers: number, rounds: number, trace: TraceOptions): Promise<Figures> {
   const keys = Array.from({ length: peers }, (_, i) => Ed25519.fromSeed(9000 + i).publicKey)
   const rt = new DeterministicRuntime({ seed: 1, startMs: 0 })
   const t0 = performance.now()
@@ -55,12 +58,12 @@ async function measure(peers: number, trace: TraceOptions): Promise<Figures> {
     const msg = new Uint8Array(SIZE).fill(1)
     let received = 0
     const readers = chans.map(async ([, rx]) => {
-      for (let i = 0; i < ROUNDS * (peers - 1); i++) {
+      for (let i = 0; i < rounds * (peers - 1); i++) {
         await rx.recv()
         received++
       }
     })
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < rounds; r++) {
       for (const [tx] of chans) await tx.send(Recipients.all(), msg)
       await ctx.sleep(100)
     }
@@ -70,6 +73,7 @@ async function measure(peers: number, trace: TraceOptions): Promise<Figures> {
   const wall = (performance.now() - t0) / 1000
   return {
     peers,
+    rounds,
     trace: trace.limit === 0 ? 'off' : 'default',
     deliveries: received,
     wallS: wall,
@@ -82,9 +86,9 @@ async function measure(peers: number, trace: TraceOptions): Promise<Figures> {
 }
 
 /** Run one size in a child process (so its peak RSS is its own). */
-function child(peers: number, traceOff: boolean): Figures {
+function child(peers: number, traceOff: boolean, rounds = ROUNDS): Figures {
   const file = fileURLToPath(import.meta.url)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, '--child', String(peers), traceOff ? 'off' : 'default'], { encoding: 'utf8', maxBuffer: 1 << 20 })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, '--child', String(peers), String(rounds), traceOff ? 'off' : 'default'], { encoding: 'utf8', maxBuffer: 1 << 20 })
   const line = r.stdout.trim().split('\n').at(-1) ?? ''
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`simulated bench child (peers=${peers}) failed: ${r.stderr || r.stdout}`)
   return JSON.parse(line) as Figures
@@ -119,8 +123,13 @@ export async function run(opts: { gate?: boolean } = {}): Promise<Record<string,
   }
   const smallest = results[0]!
   const again = child(smallest.peers, false)
-  const off = opts.gate ? undefined : child(sizes.at(-1)!, true)
-  if (off) rows.push(row(off, await load()))
+  if (!opts.gate) {
+    // Three times the deliveries at the same number in flight: peak RSS should not follow them.
+    const longer = await load()
+    rows.push(row(child(sizes.includes(300) ? 300 : smallest.peers, false, 3 * ROUNDS), longer))
+    const off = await load()
+    rows.push(row(child(sizes.at(-1)!, true), off))
+  }
   const before = await load()
   const base = await timerQueue(smallest.deliveries)
   rows.push({
@@ -130,7 +139,7 @@ export async function run(opts: { gate?: boolean } = {}): Promise<Record<string,
     'deliveries/s': Math.round(base),
     'load (1/5/15 min)': before,
   })
-  console.log(`\n## simulated network: N peers x ${ROUNDS} broadcasts of ${SIZE} B, fully linked (child process per row)`)
+  console.log(`\n## simulated network: N peers x R broadcasts of ${SIZE} B each, fully linked (one child process per row)`)
   console.table(rows.map((r) => ({ ...r, 'x timer queue': ((r['deliveries/s'] as number) / base).toFixed(2) })))
   const reproducible = again.digest === smallest.digest
   console.log(`replay of peers=${smallest.peers} from the same seed: ${reproducible ? 'same digest' : 'DIFFERENT digest'} (${smallest.digest.slice(0, 16)})`)
@@ -151,7 +160,7 @@ export async function run(opts: { gate?: boolean } = {}): Promise<Record<string,
 
 function row(f: Figures, load: string): Record<string, unknown> {
   return {
-    scenario: `simulated::broadcast/peers=${f.peers} rounds=${ROUNDS}`,
+    scenario: `simulated::broadcast/peers=${f.peers} rounds=${f.rounds}`,
     candidate: `simulated network (trace ${f.trace})`,
     deliveries: f.deliveries,
     'wall s': Number(f.wallS.toFixed(2)),
@@ -166,7 +175,7 @@ function row(f: Figures, load: string): Record<string, unknown> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf('--child')
   if (at >= 0) {
-    const f = await measure(Number(process.argv[at + 1]), process.argv[at + 2] === 'off' ? { limit: 0 } : {})
+    const f = await measure(Number(process.argv[at + 1]), Number(process.argv[at + 2]), process.argv[at + 3] === 'off' ? { limit: 0 } : {})
     console.log(JSON.stringify(f))
   } else {
     await run({ gate: process.argv.includes('--gate') })
