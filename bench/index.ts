@@ -5,7 +5,8 @@
  *
  * `BENCH_TIME_MS` sets the time per micro-benchmark task (default 400). `npm run bench -- aead` runs
  * one suite (aead, sign, zstd, stream, simulated, e2e). The e2e part alone: `npm run bench:e2e` (see
- * bench/e2e/index.ts for its options); its short regression gate: `npm run bench:gate`.
+ * bench/e2e/index.ts for its options); its short regression gate: `npm run bench:gate`. The simulated
+ * network alone: `npm run bench:sim` (its CI check: `npm run bench:sim -- --gate`).
  */
 import { backend } from '../src/native/load.js'
 import * as aead from './aead.js'
