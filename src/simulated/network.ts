@@ -321,6 +321,7 @@ export class SimulatedNetwork {
 
   /** @internal */
   setLink(a: Uint8Array, b: Uint8Array, link: Link): void {
+    if (a === b || sameBytes(a, b)) throw new SimulationError('LinkingSelf', 'a link needs two peers')
     const corruptRate = link.corruptRate ?? 0
     if (!(link.successRate >= 0 && link.successRate <= 1)) throw new SimulationError('InvalidSuccessRate', `successRate ${link.successRate} outside [0, 1]`)
     if (!(corruptRate >= 0 && corruptRate <= 1)) throw new SimulationError('InvalidSuccessRate', `corruptRate ${corruptRate} outside [0, 1]`)
@@ -329,7 +330,6 @@ export class SimulatedNetwork {
     }
     const from = this.#id(a)
     const to = this.#id(b)
-    if (from === to) throw new SimulationError('LinkingSelf', 'a link needs two peers')
     let p = this.#lastParams
     const ordered = link.ordered === true
     if (!p || p.latencyMs !== link.latencyMs || p.jitterMs !== link.jitterMs || p.successRate !== link.successRate || p.corruptRate !== corruptRate || p.ordered !== ordered) {
