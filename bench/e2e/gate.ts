@@ -16,8 +16,9 @@
  * baseline (B1, B2) and two of the candidate (C1, C2), each pair of processes separate, so the spread
  * includes what differs between two processes running the same code. Each session is warmed up
  * once (`sessionWarmupS`), then windows run one at a time in `cycles` cycles, alternately in the order
- * B1 C1 B2 C2 and C2 B2 C1 B1 (so each candidate window sits next to a baseline window, and a linear
- * drift of the machine cancels over two cycles). Each window runs the load `windowWarmupS`
+ * B1 C1 B2 C2 and C1 B1 C2 B2 (each candidate window sits next to a baseline window, once after it and
+ * once before it, so a linear drift of the machine cancels over two cycles; no session runs twice in
+ * a row). Each window runs the load `windowWarmupS`
  * unmeasured, then measures `windowS`. Each window gives two figures, each judged by the rule below
  * on its own line: the speed (MB/s, messages, deliveries or connections per second, or 1 / p50 for
  * rtt) and the work per CPU-second (the same count divided by the CPU time both worker processes
@@ -276,7 +277,7 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
   try {
     for (const x of Object.values(sessionsOf)) await x.window(cfg.sessionWarmupS, 0)
     for (let k = 0; k < cfg.cycles; k++) {
-      const order: (keyof typeof sessionsOf)[] = k % 2 === 0 ? ['b1', 'c1', 'b2', 'c2'] : ['c2', 'b2', 'c1', 'b1']
+      const order: (keyof typeof sessionsOf)[] = k % 2 === 0 ? ['b1', 'c1', 'b2', 'c2'] : ['c1', 'b1', 'c2', 'b2']
       const got: Partial<Record<keyof typeof sessionsOf, { value: number; perCpuS: number }>> = {}
       for (const which of order) {
         step = `${which.startsWith('c') ? 'candidate' : 'baseline'} window (cycle ${k + 1}, ${which})`
