@@ -18,8 +18,8 @@
  * once (`sessionWarmupS`), then windows run one at a time in `cycles` cycles, alternately in the order
  * B1 C1 B2 C2 and C1 B1 C2 B2 (each candidate window sits next to a baseline window, once after it and
  * once before it, so a linear drift of the machine cancels over two cycles; no session runs twice in
- * a row). Each window runs the load `windowWarmupS`
- * unmeasured, then measures `windowS`. Each window gives two figures, each judged by the rule below
+ * a row). Each window runs the load `windowWarmupS` unmeasured, then measures `windowS`. A session
+ * that fails to open is tried twice more. Each window gives two figures, each judged by the rule below
  * on its own line: the speed (MB/s, messages, deliveries or connections per second, or 1 / p50 for
  * rtt) and the work per CPU-second (the same count divided by the CPU time both worker processes
  * used in the window), which other work on the machine disturbs less. Bigger is better for both.
@@ -45,7 +45,9 @@
  * candidate session ran, 1 otherwise. A baseline session that cannot run makes only that line
  * informational.
  *
- * Exit status: 0 when no line fails, 1 otherwise; the failing lines are repeated at the end.
+ * Exit status: 0 when no line fails, 1 otherwise; the failing lines are repeated at the end. Every
+ * compared window is written to `.gate/last-run.json`. For a quick look, `GATE_SCENARIOS=rate,conns`
+ * runs some scenarios and `GATE_CYCLES=n` sets the cycles.
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
