@@ -423,6 +423,12 @@ export class PeerConnection {
         await this.#settle(inFlight)
         continue
       }
+      // Between batches (each is a seal of up to BATCH_BYTES): let the event loop turn if it is due.
+      const turn = this.ctx.pace()
+      if (turn) {
+        await turn
+        continue
+      }
       const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
       for (const w of this.#space.splice(0)) w()
       if (batch.length === 0) continue

@@ -199,7 +199,7 @@ function wrap(socket: Socket, highWater: number): Connection {
 }
 
 /** How long (ms of wall time) paced loops may run between two turns of the event loop. */
-export const PACE_MS = 3
+export const PACE_MS = 1
 
 /** When a paced loop last let the event loop turn (shared by the whole process). */
 const pacing = { turnedAt: performance.now() }

@@ -35,8 +35,12 @@ import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
 const TAG = 16
 /** Frames above this size (bytes, with prefix) are assembled in one buffer as they arrive. */
 const ASSEMBLE_FROM = 64 << 10
-/** Most plaintext bytes sealed into one buffer and written at once (at least one message). */
-export const BATCH_BYTES = 1 << 20
+/**
+ * Most plaintext bytes sealed into one buffer and written at once (at least one message): 1 MiB on the
+ * addon (about a millisecond of sealing), 256 KiB on the fallback, whose sealing is several times slower,
+ * so one seal never holds the event loop for long.
+ */
+export const BATCH_BYTES = activeBinding.name === 'native' ? 1 << 20 : 256 << 10
 /** Sealed batches written to the socket and not yet completed, at most. */
 const WRITES_IN_FLIGHT = 2
 const NO_OP = (): void => undefined
