@@ -480,14 +480,14 @@ export class PeerConnection {
   }
 
   async #read(): Promise<void> {
-    for (;;) {
-      let plain = this.conn.recvReady()
-      if (!plain) {
-        // Between chunks: let the event loop turn if this loop has run long without waiting.
+    for (let n = 0; ; n++) {
+      // Between chunks, and every 64 messages within one: let the event loop turn if this loop has
+      // run long without waiting (a chunk can hold hundreds of small messages).
+      if ((n & 63) === 0 || this.conn.readyCount() === 0) {
         const turn = this.ctx.pace()
         if (turn) await turn
-        plain = await this.conn.recv()
       }
+      const plain = this.conn.recvReady() ?? (await this.conn.recv())
       const m = tryDecodeMessage(plain)
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {

@@ -155,9 +155,10 @@ function wrap(socket: Socket, highWater: number): Connection {
           socket.resume()
         }
         const chunk = await queue.shift()
-        // Resume as soon as the reader is back under the mark: the socket then moves a chunk at a time,
-        // so a slow reader keeps the sender's socket making progress (it is never taken for stalled).
-        if (paused && queue.bytes <= highWater) {
+        // Resume once the reader is RESUME_BELOW_BYTES back under the mark: the socket then moves a few
+        // chunks at a time, so a slow reader keeps the sender's socket making progress (it is not taken
+        // for stalled), without a pause and resume around every chunk.
+        if (paused && queue.bytes <= highWater - Math.min(RESUME_BELOW_BYTES, highWater / 2)) {
           paused = false
           socket.resume()
         }
@@ -197,6 +198,9 @@ function wrap(socket: Socket, highWater: number): Connection {
     },
   }
 }
+
+/** How far under its high-water mark a paused socket's unread bytes must fall before it reads again. */
+const RESUME_BELOW_BYTES = 256 << 10
 
 /** How long (ms of wall time) paced loops may run between two turns of the event loop. */
 export const PACE_MS = 1

@@ -37,10 +37,10 @@ const TAG = 16
 const ASSEMBLE_FROM = 64 << 10
 /**
  * Most plaintext bytes sealed into one buffer and written at once (at least one message): 1 MiB on the
- * addon (about a millisecond of sealing), 256 KiB on the fallback, whose sealing is several times slower,
+ * addon (about a millisecond of sealing), 64 KiB on the fallback, whose sealing is several times slower,
  * so one seal never holds the event loop for long.
  */
-export const BATCH_BYTES = activeBinding.name === 'native' ? 1 << 20 : 256 << 10
+export const BATCH_BYTES = activeBinding.name === 'native' ? 1 << 20 : 64 << 10
 /** Sealed batches written to the socket and not yet completed, at most. */
 const WRITES_IN_FLIGHT = 2
 const NO_OP = (): void => undefined
@@ -326,6 +326,11 @@ export class EncryptedConnection {
       this.#readyHead = 0
     }
     return m
+  }
+
+  /** How many opened messages `recvReady` can hand out now. */
+  readyCount(): number {
+    return this.#ready.length - this.#readyHead
   }
 
   /** The next message. Rejects with the typed error that ended the connection. */
