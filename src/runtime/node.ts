@@ -36,6 +36,8 @@ export interface NodeContextOptions {
   readHighWaterBytes?: number
   /** Where metrics are registered (default: a new `Registry`). */
   registry?: Registry
+  /** Source IP of outgoing connections (default: the OS's choice), e.g. another 127.0.0.0/8 address. */
+  localAddress?: string
 }
 
 /** /proc/net/tcp{,6} as last read (lower case), and when. */
@@ -217,12 +219,14 @@ export class NodeContext implements Context {
   readonly registry: Registry
   readonly #noDelay: boolean
   readonly #highWater: number
+  readonly #localAddress: string | undefined
 
   /** A context with the given socket options and registry. */
   constructor(opts: NodeContextOptions = {}) {
     this.registry = opts.registry ?? new Registry()
     this.#noDelay = opts.tcpNoDelay ?? true
     this.#highWater = opts.readHighWaterBytes ?? 4 << 20
+    this.#localAddress = opts.localAddress
   }
 
   now(): number {
@@ -318,7 +322,7 @@ export class NodeContext implements Context {
   dial(address: Address): Promise<Connection> {
     const { host, port } = parseAddress(address)
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: this.#noDelay })
+      const socket = connect({ host, port, noDelay: this.#noDelay, ...(this.#localAddress ? { localAddress: this.#localAddress } : {}) })
       const onError = (err: Error) => reject(new P2pError('ERR_CLOSED', `dial ${address}: ${err.message}`, { cause: err }))
       socket.once('error', onError)
       socket.once('connect', () => {

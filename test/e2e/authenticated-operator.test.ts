@@ -1,14 +1,16 @@
 /**
  * Operator features on real loopback sockets (127.0.0.1 only), waiting on events (`whenPeers`,
  * received messages, refusals counted) rather than on a clock: lookup mode with an address update,
- * and blocking with expiry and unblock. IP pinning needs two source IPs; it is tested on the
- * deterministic runtime (test/sim/operator.test.ts).
+ * IP pinning from a second source address of 127.0.0.0/8 (NodeContext's `localAddress`), and blocking
+ * with expiry and unblock.
  */
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Config, Network, Recipients, type LookupPeer } from '../../src/authenticated/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { NodeContext } from '../../src/runtime/index.js'
+import { STREAM_SUFFIX, withSuffix } from '../../src/codec/index.js'
+import { StreamConfig, upgradeDialer } from '../../src/stream/index.js'
 import { Quota } from '../../src/utils/quota.js'
 import { freePort } from '../helpers/rust-peer.js'
 
@@ -69,6 +71,32 @@ describe('operator features over 127.0.0.1', () => {
     expect(await nodes[1]!.sender.send(Recipients.one(key(603)), Uint8Array.of(2))).toHaveLength(1)
     expect(Array.from((await moved.receiver.recv())[1])).toEqual([2])
     for (const n of [...nodes.slice(0, 2), moved]) expect(await metric(n.registry, 'messages_sent', { message: '-2' })).toBe(0)
+  }, 30_000)
+
+  it.each([false, true])('lookup mode pins inbound connections to the registered IP (allowInboundFromAnyIp: %s)', async (allowAny) => {
+    const [pa, pb] = [await freePort(), await freePort()]
+    const a = node(621, pa, { mode: 'lookup', allowInboundFromAnyIp: allowAny })
+    a.oracle.register(0n, [
+      [key(621), `127.0.0.1:${pa}`],
+      [key(622), `127.0.0.1:${pb}`],
+    ])
+    // Peer 622 dials from a source address; resolves with whether Alice answered the handshake.
+    const dialFrom = async (source: string): Promise<boolean> => {
+      const ctx = new NodeContext({ localAddress: source })
+      const cfg = StreamConfig.recommended(Ed25519.fromSeed(622), withSuffix(NS, STREAM_SUFFIX), (1 << 16) + 64)
+      try {
+        const conn = await upgradeDialer(ctx, cfg, await ctx.dial(`127.0.0.1:${pa}`), key(621))
+        await a.network.whenPeers(has(622))
+        conn.close()
+        await a.network.whenPeers((c) => !has(622)(c))
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(await dialFrom('127.0.0.2')).toBe(allowAny)
+    expect(await metric(a.registry, 'handshakes_refused', { reason: 'wrong_ip' })).toBe(allowAny ? 0 : 1)
+    expect(await dialFrom('127.0.0.1')).toBe(true)
   }, 30_000)
 
   it('a block disconnects the peer and refuses its reconnects until it expires; unblock lifts one', async () => {
