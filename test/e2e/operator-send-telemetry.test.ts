@@ -3,8 +3,8 @@
  * under P2P_NATIVE=1 and =0): a burst of keyed updates reaches the peer as its last one, trySend into a
  * full queue still replaces its slot, and each side of a connection measures the other's clock and
  * (the dialer) the handshake round trip; an announced next set is pre-dialed before the switch.
- * Waits on events, never on a clock; bounded by the test timeout. Expiry needs a writer held up for a
- * known time, which only the deterministic runtime gives (test/sim/supersede.test.ts).
+ * Waits on events, never on a clock; bounded by the test timeout. Expiry: test/sim/supersede.test.ts,
+ * and over real sockets behind a peer that does not read in test/load/backpressure.test.ts.
  */
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'

@@ -1,8 +1,9 @@
 /**
  * Flow control over real sockets on 127.0.0.1, as an application sees it: a receiver that reads
  * slowly gets backpressure (never drops); a peer that stops reading is dropped as stalled without
- * holding anyone up, and gets messages again once it reads; a loop of awaited sends never starves the
- * event loop (timers fire, incoming data is processed). Runs alone (test/load), since it watches
+ * holding anyone up, and gets messages again once it reads; a message whose ttl passes while it waits
+ * in such a peer's queue is dropped as expired; a loop of awaited sends never starves the event loop
+ * (timers fire, incoming data is processed). Runs alone (test/load), since it watches
  * timers over a fixed window of wall time.
  */
 import { Registry } from 'prom-client'
@@ -104,6 +105,40 @@ describe('a peer that stops reading', () => {
     }
     expect(to.map(hex)).toEqual([hex(insider.publicKey)])
     expect(await seen).toBe(true)
+    link.conn.close()
+  }, 60_000)
+})
+
+describe('a message with a ttl', () => {
+  it('expires in the queue of a peer that does not read, is counted, and never arrives; later ones do', async () => {
+    const { a, ctx } = await pair({ maxWriteStallMs: 60_000, maxPeerQueueBytes: 64 << 20 })
+    const link = await connectAs(ctx, a) // reads nothing until told
+    await a.network.whenConnected(2)
+    const [sender] = a.channels.get(BULK)!
+    const to = Recipients.one(insider.publicKey)
+    // Fill the insider's socket and its normal-priority queue until the queue stays full: the writer
+    // is then held up by the kernel, and a priority message waits in the queue.
+    for (let full = false; !full; ) {
+      while (sender.trySend(to, new Uint8Array(16 << 10)).full.length === 0) {
+        // keep offering until the queue is full
+      }
+      await ctx.sleep(100) // the writer hands the kernel what it takes
+      full = sender.trySend(to, new Uint8Array(16 << 10)).full.length === 1
+    }
+    const tail = (fill: number) => new Uint8Array(32).fill(fill)
+    expect(sender.trySend(to, tail(7), { priority: true, ttlMs: 100 }).queued).toHaveLength(1)
+    await ctx.sleep(300) // its ttl passes while it waits for the writer
+    expect(sender.trySend(to, tail(9), { priority: true }).queued).toHaveLength(1)
+    // The insider reads again: everything queued drains, except the stale message.
+    let sawStale = false
+    for (;;) {
+      const m = await link.conn.recv()
+      const last = m.length >= 32 && m.subarray(m.length - 32).every((x) => x === m[m.length - 1]) ? m[m.length - 1] : undefined
+      if (last === 7) sawStale = true
+      if (last === 9) break
+    }
+    expect(sawStale).toBe(false)
+    expect(await metric(a.ctx, 'messages_dropped', { peer: hex(insider.publicKey), reason: 'expired' })).toBe(1)
     link.conn.close()
   }, 60_000)
 })
