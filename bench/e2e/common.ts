@@ -7,7 +7,7 @@
  */
 
 /** Scenarios over real loopback sockets. */
-export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'rtt-awake' | 'conns' | 'fanout'
+export type SocketScenario = 'throughput' | 'rate' | 'rtt' | 'rtt-awake' | 'conns' | 'fanout' | 'vote'
 export type Scenario = SocketScenario | 'discovery'
 
 /** Candidates run by the worker (the Rust reference node is driven by the harness itself). */
@@ -50,7 +50,20 @@ export const SCENARIOS: Record<SocketScenario, ScenarioSpec> = {
   'rtt-awake': { name: 'rtt-awake', title: '100 B request/response round trip, CPUs kept out of idle', size: 100, unit: 'us', higherIsBetter: false, counter: 'client', awake: true },
   conns: { name: 'conns', title: 'authenticated connections (dial, full handshake, close)', size: 0, unit: 'conns/s', higherIsBetter: true, counter: 'client' },
   fanout: { name: 'fanout', title: 'one node broadcasting 1 KiB to 16 peers', size: 1024, unit: 'deliveries/s', higherIsBetter: true, counter: 'server' },
+  vote: {
+    name: 'vote',
+    title: 'latency of a small vote every 10 ms while another peer floods the same node with 1 KiB messages',
+    size: 1024,
+    unit: 'us',
+    higherIsBetter: false,
+    counter: 'server',
+    note: 'Two dialing identities in one process, one connection each: one sends 1 KiB messages back to back, the other a 16 B vote carrying its send time (performance.timeOrigin + performance.now(), one clock for both processes); the listening side records each vote\'s latency.',
+  },
 }
+
+/** Size of a vote in the vote scenario (bytes), and how often one is sent (ms). */
+export const VOTE_SIZE = 16
+export const VOTE_EVERY_MS = 10
 
 /** Peers of the fan-out scenario. */
 export const FANOUT_PEERS = 16

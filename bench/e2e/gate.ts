@@ -174,6 +174,7 @@ const CPU_UNIT: Record<SocketScenario, string> = {
   'rtt-awake': 'round trips/CPU-s',
   conns: 'conns/CPU-s',
   fanout: 'deliveries/CPU-s',
+  vote: 'votes/CPU-s',
 }
 const speed = (s: SocketScenario, v: number) => (SCENARIOS[s].higherIsBetter ? v : 1 / v)
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`

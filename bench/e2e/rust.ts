@@ -17,6 +17,7 @@ export const P2P_NODE = join(import.meta.dirname, '..', '..', 'target', 'interop
 export function rustUnavailable(scenario: SocketScenario): string | undefined {
   if (!existsSync(P2P_NODE)) return `${P2P_NODE} not built (cargo build --profile interop --locked -p quorumnet-interop --bins)`
   if (scenario === 'conns') return "p2p_node's network dials on its own schedule: it has no dial-then-close command"
+  if (scenario === 'vote') return 'p2p_node has no mode with two dialing identities of different roles'
   return undefined
 }
 

@@ -6,7 +6,7 @@
  * in this process's environment selects, and the quorumnet build is `E2E_QUORUMNET_ROOT`'s
  * (`impls/quorumnet.ts`).
  */
-import { CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
+import { CONN_CONCURRENCY, FANOUT_PEERS, SCENARIOS, VOTE_EVERY_MS, VOTE_SIZE, type Command, type Mark, type Reply, type SocketScenario, type WorkerImpl } from './common.js'
 import type { Conn, Impl, Served, Tuning } from './impls/types.js'
 
 const loaders: Record<WorkerImpl, () => Promise<Impl>> = {
@@ -64,7 +64,10 @@ function pump(send: (m: Uint8Array) => void | Promise<unknown>, msg: Uint8Array)
   }
 }
 
-const tuningOf = (s: SocketScenario): Tuning => ({ messageSize: SCENARIOS[s].size, servers: s === 'fanout' ? FANOUT_PEERS : 1, clients: 1 })
+const tuningOf = (s: SocketScenario): Tuning => ({ messageSize: SCENARIOS[s].size, servers: s === 'fanout' ? FANOUT_PEERS : 1, clients: s === 'vote' ? 2 : 1 })
+
+/** Wall-clock time in ms with sub-millisecond resolution, the same clock in every process of the machine. */
+const wallMs = () => performance.timeOrigin + performance.now()
 
 async function listen(impl: Impl, scenario: Command & { cmd: 'listen' }): Promise<unknown> {
   const tuning = tuningOf(scenario.scenario)
@@ -84,6 +87,17 @@ async function listen(impl: Impl, scenario: Command & { cmd: 'listen' }): Promis
       return Promise.all(Array.from({ length: FANOUT_PEERS }, (_, i) => serve(impl.listen(i, tuning.clients, counting, tuning))))
     case 'conns':
       return serve(impl.handshakeServer())
+    case 'vote':
+      // Votes are the small messages; the flood's are counted as bytes only.
+      return serve(
+        impl.listen(0, tuning.clients, (c) =>
+          c.onMessage((m) => {
+            if (m.length !== VOTE_SIZE) return void (bytes += m.length)
+            latencies.push((wallMs() - new DataView(m.buffer, m.byteOffset, m.byteLength).getFloat64(0)) * 1000)
+            count++
+          }),
+        tuning),
+      )
   }
 }
 
@@ -132,6 +146,29 @@ async function dial(impl: Impl, cmd: Command & { cmd: 'dial' }): Promise<void> {
         stop: async () => {
           running = false
           for (let i = 0; inFlight && i < 400; i++) await new Promise((r) => setTimeout(r, 5))
+        },
+      }
+      return
+    }
+    case 'vote': {
+      const flooder = await impl.dial(cmd.info, 0, tuning)
+      const voter = await impl.dial(cmd.info, 1, tuning)
+      closers.push(() => flooder.close(), () => voter.close())
+      const flood = pump((m) => flooder.send(m), msg)
+      let timer: ReturnType<typeof setInterval> | undefined
+      load = {
+        start: () => {
+          flood.start()
+          timer = setInterval(() => {
+            const vote = new Uint8Array(VOTE_SIZE)
+            new DataView(vote.buffer).setFloat64(0, wallMs())
+            const p = voter.send(vote)
+            if (p) p.catch(() => void errors++)
+          }, VOTE_EVERY_MS)
+        },
+        stop: async () => {
+          clearInterval(timer)
+          await flood.stop()
         },
       }
       return
