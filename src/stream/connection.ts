@@ -41,6 +41,8 @@ const ASSEMBLE_FROM = 64 << 10
  * so one seal never holds the event loop for long.
  */
 export const BATCH_BYTES = activeBinding.name === 'native' ? 1 << 20 : 64 << 10
+/** Most frame bytes the fallback opens per call: about a millisecond of its work or less. */
+const OPEN_SLICE_FALLBACK = 16 << 10
 /** Sealed batches written to the socket and not yet completed, at most. */
 const WRITES_IN_FLIGHT = 2
 const NO_OP = (): void => undefined
@@ -192,6 +194,8 @@ export class EncryptedConnection {
   #filled = 0
   #readyHead = 0
   #error: P2pError | undefined
+  /** Most frame bytes opened per call (see `#open`). */
+  readonly #openSlice: number
   #received = 0
 
   /**
@@ -210,6 +214,7 @@ export class EncryptedConnection {
     buffered: Uint8Array,
     b: Binding = activeBinding,
   ) {
+    this.#openSlice = b.name === 'native' ? Infinity : OPEN_SLICE_FALLBACK
     this.#sealer = new b.SendCipher(key, isDialer, maxMessageBytes)
     this.#opener = new b.RecvCipher(key, isDialer, maxMessageBytes)
     this.#pending = buffered
@@ -385,6 +390,14 @@ export class EncryptedConnection {
 
   /** Open every complete frame of `buf` (in place) into the ready queue. */
   #open(buf: Uint8Array): void {
+    // At most OPEN_SLICE bytes of frames per call (always the first whole frame), so that opening a
+    // chunk of many small frames on the fallback never holds the event loop for long; the rest stays
+    // pending for the next call.
+    const whole = buf
+    if (buf.length > this.#openSlice && buf.length >= 4) {
+      const first = 4 + new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0)
+      buf = buf.subarray(0, Math.min(buf.length, Math.max(this.#openSlice, first)))
+    }
     const r = this.#opener.openFrames(buf)
     let off = 0
     for (const len of r.lens) {
@@ -392,7 +405,7 @@ export class EncryptedConnection {
       off += len
     }
     this.#received += r.lens.length
-    this.#pending = buf.subarray(r.consumed)
+    this.#pending = whole.subarray(r.consumed)
     if (r.error) {
       const size = this.#pending.length >= 4 ? new DataView(this.#pending.buffer, this.#pending.byteOffset).getUint32(0) : 0
       this.#fail(openError(r.error, size, this.maxMessageBytes + TAG, this.#received))
