@@ -398,7 +398,7 @@ export class Network {
     try {
       const verified = await verifyIncoming(this.ctx, this.#stream, socket, (pk) => this.tracker.screenInbound(pk, ticket.ip))
       // Leave a quarter of the handshake window to answer in if our own dial to this key is slow.
-      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, signal, ticket.ip)
+      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, undefined, ticket.ip)
       if (typeof claim === 'string') {
         socket.sink.close()
         this.metrics.handshakesRefused.inc({ reason: claim })
