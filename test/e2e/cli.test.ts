@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest'
 import { Ed25519 } from '../../src/crypto/index.js'
 import { built, runCli, startCli, type Cli } from '../helpers/cli.js'
 import { freePort } from '../helpers/rust-peer.js'
@@ -114,6 +114,10 @@ describe.skipIf(!built)('quorumnet command', () => {
       writeConfig({ ...baseConfig(pb), privateKey: hex(bob.privateKey()), bootstrappers: [{ publicKey: hex(alice.publicKey), address: `127.0.0.1:${pa}` }] }),
     ])
     running.push(b)
+    // If this test fails (or times out), show what each process printed: which step never came.
+    onTestFailed(() => {
+      for (const [name, c] of [['alice', a], ['bob', b]] as const) console.error(`${name} stdout:\n${c.stdout.join('\n')}\n${name} stderr:\n${c.stderr.join('\n')}`)
+    })
     const connected = (to: Uint8Array) => (c: Cli) => c.logs.some((l) => l.msg === 'peer_connected' && l.peer === hex(to))
     await Promise.all([a.until(connected(bob.publicKey)), b.until(connected(alice.publicKey))])
 
