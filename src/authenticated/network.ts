@@ -388,17 +388,17 @@ export class Network {
         continue
       }
       this.metrics.handshakesPending.set(this.#admission.pending)
-      void this.#handshake(socket, ticket, signal)
+      void this.#handshake(socket, ticket)
     }
   }
 
   /** An admitted inbound connection: verify, screen and reserve its key, then answer. */
-  async #handshake(socket: Connection, ticket: Ticket, signal: AbortSignal): Promise<void> {
+  async #handshake(socket: Connection, ticket: Ticket): Promise<void> {
     const deadline = this.ctx.now() + this.cfg.handshakeTimeoutMs
     try {
       const verified = await verifyIncoming(this.ctx, this.#stream, socket, (pk) => this.tracker.screenInbound(pk, ticket.ip))
       // Leave a quarter of the handshake window to answer in if our own dial to this key is slow.
-      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, undefined, ticket.ip)
+      const claim = await this.tracker.claimInbound(verified.peer, deadline - this.cfg.handshakeTimeoutMs / 4, ticket.ip)
       if (typeof claim === 'string') {
         socket.sink.close()
         this.metrics.handshakesRefused.inc({ reason: claim })

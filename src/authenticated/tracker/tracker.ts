@@ -222,7 +222,7 @@ export class Tracker {
    * same key (see the module doc); waits for our dial at most until `waitUntil` (ms, context clock).
    * Resolves with the reservation or the reason it was refused.
    */
-  async claimInbound(pk: Uint8Array, waitUntil: number, signal?: AbortSignal, ip?: string): Promise<Reservation | KeyRefusal> {
+  async claimInbound(pk: Uint8Array, waitUntil: number, ip?: string): Promise<Reservation | KeyRefusal> {
     const k = hexOf(pk)
     let paid = false
     for (;;) {
@@ -244,7 +244,7 @@ export class Tracker {
         continue
       }
       const wait = waitUntil - this.ctx.now()
-      const outcome = wait > 0 ? await raceTimeout(this.ctx, held.settled, wait, signal) : undefined
+      const outcome = wait > 0 ? await raceTimeout(this.ctx, held.settled, wait) : undefined
       if (outcome === true) return 'already_connected'
       if (outcome === undefined && this.#reserved.get(k) === held) this.#take(held)
       // The dial failed, or was cancelled for taking too long: its cell pays for this connection.
@@ -302,16 +302,13 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-/** `p`'s value, or undefined if `ms` pass (or `signal` fires) first. */
-async function raceTimeout<T>(ctx: Context, p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
+/** `p`'s value, or undefined if `ms` pass first. */
+async function raceTimeout<T>(ctx: Context, p: Promise<T>, ms: number): Promise<T | undefined> {
   const timer = new AbortController()
-  const onAbort = () => timer.abort()
-  signal?.addEventListener('abort', onAbort, { once: true })
   try {
     return await Promise.race([p, ctx.sleep(ms, timer.signal).then(() => undefined, () => undefined)])
   } finally {
     timer.abort()
-    signal?.removeEventListener('abort', onAbort)
   }
 }
 
