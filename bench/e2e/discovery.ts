@@ -3,8 +3,13 @@
  * (Config.test timing, Ed25519 keys, one peer set of all N keys), every one bootstrapped from node 0
  * only, links of 10 ms; time until every node is connected to all N - 1 others.
  *
- * Prints one JSON line on stdout: `{ n, virtualMs, wallS, peakRssMB, backend }`; progress (virtual
- * time, connections so far) goes to stderr every 10 s of wall time. Usage: `discovery.ts N [seed]`.
+ * Prints one JSON line on stdout: `{ n, connections, virtualMs, wallS, peakRssMB, liveHeapMB,
+ * heapPerConnKB, rssPerConnKB, digest, backend }`: live heap is measured after a full collection (run
+ * with `--expose-gc`; otherwise it is the heap in use), per connection means per authenticated
+ * connection (N (N - 1) / 2, each counted once with both its ends), and the digest folds every socket
+ * event of the run (the same seed must give the same digest). Progress (virtual time, connections so
+ * far) goes to stderr every 10 s of wall time. Usage: `discovery.ts N [seed]`; sizes above a few hundred
+ * need a larger heap (`node --max-old-space-size=...`, as bench/discovery.ts runs it).
  */
 import { Config, Network } from '../../src/authenticated/index.js'
 import { Ed25519 } from '../../src/crypto/index.js'
@@ -44,5 +49,10 @@ const virtualMs = await rt.run(async (ctx) => {
 clearInterval(progress)
 const wallS = (performance.now() - t0) / 1000
 const peakRssMB = process.resourceUsage().maxRSS / 1024
-process.stdout.write(JSON.stringify({ n: N, virtualMs, wallS, peakRssMB, backend }) + '\n')
+;(globalThis as { gc?: () => void }).gc?.()
+const liveHeapMB = process.memoryUsage().heapUsed / 2 ** 20
+const connections = (N * (N - 1)) / 2
+const perConnKB = (mb: number) => Math.round((mb * 1024 * 10) / connections) / 10
+const digest = rt.auditor.digest()
+process.stdout.write(JSON.stringify({ n: N, connections, virtualMs, wallS, peakRssMB, liveHeapMB, heapPerConnKB: perConnKB(liveHeapMB), rssPerConnKB: perConnKB(peakRssMB), digest, backend, nets: nets.length }) + '\n')
 process.exit(0)

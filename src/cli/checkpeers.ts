@@ -34,7 +34,7 @@
  */
 import { STREAM_SUFFIX, withSuffix } from '../codec/index.js'
 import { HandshakeError, isP2pError } from '../errors.js'
-import type { Connection, Context } from '../runtime/context.js'
+import { TIMER_CANCELLED, type Connection, type Context } from '../runtime/context.js'
 import { NodeContext } from '../runtime/node.js'
 import { StreamConfig, upgradeDialer } from '../stream/index.js'
 import { intFlag, parseFlags, stringFlag, UsageError, type Flags } from './args.js'
@@ -135,7 +135,7 @@ async function withDeadline<T>(ctx: Context, work: Promise<T>, ms: number, late:
   try {
     return await Promise.race([work, timeout])
   } finally {
-    timer.abort()
+    timer.abort(TIMER_CANCELLED)
     if (timedOut) work.then(late, () => undefined)
   }
 }

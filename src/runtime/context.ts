@@ -81,6 +81,12 @@ export interface Handle<T> {
   abort(reason?: unknown): void
 }
 
+/**
+ * The abort reason for a sleep that is no longer needed (`controller.abort(TIMER_CANCELLED)`): a shared
+ * value, so cancelling a timer does not build a DOMException with a stack trace each time.
+ */
+export const TIMER_CANCELLED: unique symbol = Symbol('timer cancelled')
+
 /** The clock, randomness, tasks, sockets and metrics registry a component uses. */
 export interface Context {
   /** Milliseconds since the Unix epoch (virtual in the deterministic runtime). */

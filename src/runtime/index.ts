@@ -8,7 +8,7 @@
  * ```
  */
 export type { Address, Connection, Context, Handle, Listener, Sink, Stream } from './context.js'
-export { formatAddress, parseAddress } from './context.js'
+export { TIMER_CANCELLED, formatAddress, parseAddress } from './context.js'
 export { NodeContext, freePort, type NodeContextOptions } from './node.js'
 export { DeterministicRuntime, DeadlockError, type DeterministicOptions, type LinkOptions, type RunLimits } from './deterministic/index.js'
 export type { Auditor } from './deterministic/auditor.js'

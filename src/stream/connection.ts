@@ -27,7 +27,7 @@
 import { ClosedError, DecryptFailedError, FrameEmptyError, FrameTooLargeError, HandshakeError, HandshakeTimeoutError, NonceOverflowError, P2pError } from '../errors.js'
 import { binding as activeBinding } from '../native/load.js'
 import type { Binding, OpenErrorCode, RecvCipher, SendCipher } from '../native/binding.js'
-import type { Connection, Context } from '../runtime/context.js'
+import { TIMER_CANCELLED, type Connection, type Context } from '../runtime/context.js'
 import { verifyStreamConfig, type StreamConfig } from './config.js'
 import { FrameReader, concat, frame } from './framing.js'
 import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
@@ -62,7 +62,7 @@ async function beforeDeadline<T>(ctx: Context, cfg: StreamConfig, conn: Connecti
     conn.sink.close()
     throw e
   } finally {
-    timer.abort()
+    timer.abort(TIMER_CANCELLED)
   }
 }
 

@@ -136,6 +136,23 @@ describe('Directory: bit vectors and records', () => {
     expect(act(setup())).toMatchObject({ kind: 'kill', reason })
   })
 
+  it('does not verify again a record it already holds byte for byte, but still checks any other', () => {
+    let verified = 0
+    const counting = { ...Ed25519.scheme, verify: (...a: Parameters<typeof Ed25519.scheme.verify>) => (verified++, Ed25519.scheme.verify(...a)) }
+    const d = directory({ verifier: counting })
+    d.register(1n, keys.slice(0, 4).map((k) => k.publicKey))
+    const r = record(3, '10.0.0.3', 1, NOW)
+    expect(d.handlePeers([r], NOW).updated).toHaveLength(1)
+    expect(verified).toBe(1)
+    // Gossip repeats records a node holds: the same bytes again cost no verification.
+    expect(d.handlePeers([{ ...r, socket: r.socket.slice() }, r], NOW)).toEqual({ kind: 'ok', updated: [] })
+    expect(verified).toBe(1)
+    // Same timestamp and address, another signature: verified, and a forgery still kills the sender.
+    const forged = { ...r, signature: { publicKey: pk(3), signature: keys[2]!.sign(IP_NS, peerRecordPayload(r.socket, r.timestamp)) } }
+    expect(d.handlePeers([forged], NOW)).toMatchObject({ kind: 'kill', reason: 'InvalidSignature' })
+    expect(verified).toBe(2)
+  })
+
   it('refuses private addresses unless allowed, and applies entries before the bad one', () => {
     const d = directory({ allowPrivateIps: false })
     d.register(1n, keys.slice(0, 4).map((k) => k.publicKey))

@@ -31,6 +31,30 @@ describe('DeterministicRuntime', () => {
     expect(order).toEqual(['b@10', 'c@10', 'a@30'])
   })
 
+  it('cancelled timers leave the queue and the others still fire in (time, insertion) order', async () => {
+    const rt = new DeterministicRuntime({ seed: 1, startMs: 0 })
+    const seen = await rt.run(async (ctx) => {
+      const fired: number[] = []
+      // Far more cancelled than live timers (the queue compacts past 4,096 cancelled), interleaved.
+      const cancels: (() => void)[] = []
+      const live: Promise<number>[] = []
+      for (let i = 0; i < 10_000; i++) {
+        const c = new AbortController()
+        ctx.sleep(1_000 + (i % 7), c.signal).catch(() => undefined)
+        cancels.push(() => c.abort())
+        if (i % 1_000 === 0) live.push(ctx.sleep(500 + ((i * 7919) % 13)).then(() => fired.push(i)))
+      }
+      for (const c of cancels) c()
+      await Promise.all(live)
+      return { fired, steps: rt.scheduler.steps, now: ctx.now() }
+    })
+    // Fired by time (500 + (i * 7919) % 13), then by insertion.
+    const expected = Array.from({ length: 10 }, (_, k) => k * 1_000).sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13) || a - b)
+    expect(seen.fired).toEqual(expected)
+    expect(seen.steps).toBe(10) // none of the 10,000 cancelled timers fired
+    expect(seen.now).toBeLessThan(1_000)
+  })
+
   it('a day of virtual time passes at once', async () => {
     const rt = new DeterministicRuntime({ seed: 1, startMs: 0 })
     expect(await rt.run(async (ctx) => (await ctx.sleep(86_400_000), ctx.now()))).toBe(86_400_000)

@@ -61,7 +61,19 @@ export interface PeerSet {
   index: bigint
   sorted: Uint8Array[]
   bits: BitVec
+  /** Position in `sorted` of each key (hex): membership and bit lookups without a scan. */
+  at: Map<string, number>
 }
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0
+
+/** Whether `p` is byte for byte the stored (hence already verified) record `r`. */
+function sameRecord(r: Peer | undefined, p: Peer): boolean {
+  return r?.signature !== undefined && p.signature !== undefined && r.timestamp === p.timestamp && sameBytes(r.socket, p.socket) && sameBytes(r.signature.signature, p.signature.signature) && sameBytes(r.signature.publicKey, p.signature.publicKey)
+}
+
+/** A set's key -> position index. */
+const positions = (sorted: Uint8Array[]): Map<string, number> => new Map(sorted.map((pk, i) => [hexOf(pk), i]))
 
 interface Entry {
   publicKey: Uint8Array
@@ -143,9 +155,9 @@ export class Directory {
     const at = new Map<string, string>()
     if (lookup) peers.forEach((pk, i) => at.set(hexOf(pk), addresses![i]!))
     const sorted = [...peers].sort(compareBytes)
-    const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length) }
-    sorted.forEach((pk, i) => {
-      const k = hexOf(pk)
+    const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length), at: positions(sorted) }
+    set.at.forEach((i, k) => {
+      const pk = sorted[i]!
       let e = this.#entries.get(k)
       if (e) {
         e.count += 1
@@ -160,7 +172,7 @@ export class Directory {
       if (k === this.#me) set.bits.set(i)
     })
     this.#sets.push(set)
-    while (this.#sets.length > Math.max(1, this.o.trackedPeerSets)) this.#evict(this.#sets.shift()!)
+    while (this.#sets.length > Math.max(1, this.o.trackedPeerSets)) this.#evict(this.#sets.shift()!.at.keys())
     if (this.#next && index >= this.#next.index) this.#dropNext()
     return true
   }
@@ -198,12 +210,12 @@ export class Directory {
   #dropNext(): void {
     const next = this.#next
     this.#next = undefined
-    if (next?.allowed) this.#evict({ index: next.index, sorted: next.sorted, bits: new BitVec(0) })
+    if (next?.allowed) this.#evict(next.keys)
   }
 
-  #evict(set: PeerSet): void {
-    for (const pk of set.sorted) {
-      const k = hexOf(pk)
+  /** Drop one count of each key (hex) of a set leaving tracking. */
+  #evict(keys: Iterable<string>): void {
+    for (const k of keys) {
       const e = this.#entries.get(k)
       if (!e) continue
       e.count -= 1
@@ -242,8 +254,7 @@ export class Directory {
   needsBootstrap(): boolean {
     if (this.o.mode === 'lookup') return false
     for (const s of this.#sets) {
-      for (const pk of s.sorted) {
-        const k = hexOf(pk)
+      for (const k of s.at.keys()) {
         if (k === this.#me) continue
         const e = this.#entries.get(k)
         if (e && !e.record && e.configured === undefined) return true
@@ -264,7 +275,7 @@ export class Directory {
   }
 
   #inSomeSet(k: string): boolean {
-    return this.#sets.some((s) => s.sorted.some((x) => hexOf(x) === k)) || (this.#next?.allowed === true && this.#next.keys.has(k))
+    return this.#sets.some((s) => s.at.has(k)) || (this.#next?.allowed === true && this.#next.keys.has(k))
   }
 
   /**
@@ -307,9 +318,8 @@ export class Directory {
     const theirs = BitVec.fromWire(n, bits)
     if (!theirs) return { kind: 'kill', reason: 'BitVecExtraBit' }
     const peers: Peer[] = []
-    for (let i = 0; i < n; i++) {
+    for (const [k, i] of set.at) {
       if (theirs.get(i)) continue
-      const k = hexOf(set.sorted[i]!)
       if (k === this.#me) peers.push(this.o.myRecord)
       else {
         const r = this.#entries.get(k)?.record
@@ -329,26 +339,32 @@ export class Directory {
       if (!this.o.allowPrivateIps && !isGlobal(decodeSocket(p.socket))) return { kind: 'kill', reason: 'PrivateIPsNotAllowed', updated }
       if (!p.signature) return { kind: 'kill', reason: 'PeerUnsigned', updated }
       const pk = p.signature.publicKey
+      const k = hexOf(pk)
+      // The very record we hold was verified when stored, and would not be newer: nothing to do (in a
+      // converged network most gossiped records are ones we hold, and verifying is the tracker's main cost).
+      if (sameRecord(this.#entries.get(k)?.record, p)) continue
       if (!this.o.verifier.validate(pk)) return { kind: 'kill', reason: 'InvalidPublicKey', updated }
-      if (hexOf(pk) === this.#me) return { kind: 'kill', reason: 'ReceivedSelf', updated }
+      if (k === this.#me) return { kind: 'kill', reason: 'ReceivedSelf', updated }
       if (!this.o.verifier.verify(this.o.ipNamespace, peerRecordPayload(p.socket, p.timestamp), pk, p.signature.signature)) {
         return { kind: 'kill', reason: 'InvalidSignature', updated }
       }
       if (p.timestamp > BigInt(Math.floor(nowMs)) + BigInt(this.o.synchronyBoundMs)) return { kind: 'kill', reason: 'InvalidSignature', updated }
-      if (this.#update(pk, p)) updated.push(pk)
+      if (this.#update(k, pk, p)) updated.push(pk)
     }
     return { kind: 'ok', updated }
   }
 
   /** Store a record if the key is allowed and the record is strictly newer; set its bits. Never in lookup mode. */
-  #update(pk: Uint8Array, p: Peer): boolean {
+  #update(k: string, pk: Uint8Array, p: Peer): boolean {
     if (this.o.mode === 'lookup') return false
-    const k = hexOf(pk)
     const e = this.#entries.get(k)
     if (!e || k === this.#me || !this.#inSomeSet(k)) return false
     if (e.record && p.timestamp <= e.record.timestamp) return false
     e.record = { socket: Uint8Array.from(p.socket), timestamp: p.timestamp, ...(p.signature ? { signature: { publicKey: Uint8Array.from(p.signature.publicKey), signature: Uint8Array.from(p.signature.signature) } } : {}) }
-    for (const s of this.#sets) s.sorted.forEach((x, i) => hexOf(x) === k && s.bits.set(i))
+    for (const s of this.#sets) {
+      const i = s.at.get(k)
+      if (i !== undefined) s.bits.set(i)
+    }
     return true
   }
 }

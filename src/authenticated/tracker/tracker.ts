@@ -31,7 +31,7 @@
  */
 import type { Peer } from '../../codec/index.js'
 import { PeerRefusedError } from '../../errors.js'
-import type { Context } from '../../runtime/context.js'
+import { TIMER_CANCELLED, type Context } from '../../runtime/context.js'
 import { KeyedRate, sourceOf } from '../admission.js'
 import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
@@ -308,7 +308,7 @@ async function raceTimeout<T>(ctx: Context, p: Promise<T>, ms: number): Promise<
   try {
     return await Promise.race([p, ctx.sleep(ms, timer.signal).then(() => undefined, () => undefined)])
   } finally {
-    timer.abort()
+    timer.abort(TIMER_CANCELLED)
   }
 }
 

@@ -44,7 +44,7 @@ interface Timer {
 
 /** A binary min-heap of timers by (at, seq). */
 class TimerHeap {
-  readonly #items: Timer[] = []
+  #items: Timer[] = []
   get size(): number {
     return this.#items.length
   }
@@ -58,6 +58,10 @@ class TimerHeap {
       ;[a[i], a[p]] = [a[p]!, a[i]!]
       i = p
     }
+  }
+  /** Drop cancelled timers and restore heap order ((at, seq) is a total order: firing order is unchanged). */
+  compact(): void {
+    this.#items = this.#items.filter((t) => !t.cancelled).sort((x, y) => (before(x, y) ? -1 : 1))
   }
   pop(): Timer | undefined {
     const a = this.#items
@@ -82,6 +86,8 @@ class TimerHeap {
 }
 const before = (x: Timer, y: Timer): boolean => x.at < y.at || (x.at === y.at && x.seq < y.seq)
 
+const NO_OP = (): void => undefined
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** The deterministic executor: a virtual clock and timers fired in (time, insertion) order. */
@@ -89,6 +95,8 @@ export class Scheduler {
   #now: number
   #seq = 0
   readonly #timers = new TimerHeap()
+  /** Cancelled timers still in the heap. */
+  #cancelled = 0
   /** Labels of live tasks (a multiset), for deadlock reports. */
   readonly #tasks = new Map<string, number>()
   #steps = 0
@@ -113,7 +121,15 @@ export class Scheduler {
     const t: Timer = { at: Math.max(at, this.#now), seq: this.#seq++, fire, cancelled: false }
     this.#timers.push(t)
     return () => {
+      if (t.cancelled) return
+      // Release what the callback holds at once; the heap drops the entry when it reaches it, or when
+      // cancelled entries make up most of it (a long timeout cancelled early would otherwise stay).
       t.cancelled = true
+      t.fire = NO_OP
+      if (++this.#cancelled > 4096 && this.#cancelled * 2 > this.#timers.size) {
+        this.#timers.compact()
+        this.#cancelled = 0
+      }
     }
   }
 
@@ -153,7 +169,10 @@ export class Scheduler {
         return value as T
       }
       let t = this.#timers.pop()
-      while (t?.cancelled) t = this.#timers.pop()
+      while (t?.cancelled) {
+        this.#cancelled--
+        t = this.#timers.pop()
+      }
       if (!t) throw new DeadlockError([...this.#tasks.keys()].sort(), this.#now)
       if (opts.maxTimeMs !== undefined && t.at > opts.maxTimeMs) {
         throw new P2pError('ERR_CLOSED', `virtual time limit of ${opts.maxTimeMs}ms reached`)
