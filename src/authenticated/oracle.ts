@@ -181,8 +181,13 @@ export class Oracle {
     const forMs = options.forMs ?? this.cfg.blockDurationMs
     if (!(forMs === Infinity || (Number.isInteger(forMs) && forMs > 0))) throw new InvalidArgumentError(`block: forMs must be a positive integer or Infinity, got ${forMs}`)
     if (hexOf(key) === hexOf(this.cfg.signer.publicKey)) throw new InvalidArgumentError('block: cannot block our own key')
-    this.tracker.block(key, this.ctx.now() + forMs)
+    const now = this.ctx.now()
+    const wasBlocked = this.tracker.isBlocked(key)
+    this.tracker.block(key, now + forMs)
     this.hooks.disconnect(key, 'blocked')
+    // A new block ends at now + forMs; only a block already in force may end later (listing every
+    // block per call made blocking n keys O(n^2 log n): 999 keys took 0.75 s).
+    if (!wasBlocked) return { publicKey: Uint8Array.from(key), until: now + forMs, remainingMs: forMs }
     return this.blocked().find((b) => hexOf(b.publicKey) === hexOf(key))!
   }
 
