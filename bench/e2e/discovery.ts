@@ -11,11 +11,15 @@
  * far) goes to stderr every 10 s of wall time. Usage: `discovery.ts N [seed]`; sizes above a few hundred
  * need a larger heap (`node --max-old-space-size=...`, as bench/discovery.ts runs it).
  */
-import { Config, Network } from '../../src/authenticated/index.js'
-import { Ed25519 } from '../../src/crypto/index.js'
-import { backend } from '../../src/native/load.js'
-import { DeterministicRuntime } from '../../src/runtime/index.js'
-import { Quota } from '../../src/utils/quota.js'
+// The library from src/ (through tsx), or with DISCOVERY_LIB=dist from the compiled package (what an
+// application runs: tsx keeps function names with a property per function, about 3 KB per connection).
+const root = process.env.DISCOVERY_LIB === 'dist' ? '../../dist' : '../../src'
+const { Config, Network } = (await import(`${root}/authenticated/index.js`)) as typeof import('../../src/authenticated/index.js')
+const { Ed25519 } = (await import(`${root}/crypto/index.js`)) as typeof import('../../src/crypto/index.js')
+const { backend } = (await import(`${root}/native/load.js`)) as typeof import('../../src/native/load.js')
+const { DeterministicRuntime } = (await import(`${root}/runtime/index.js`)) as typeof import('../../src/runtime/index.js')
+const { Quota } = (await import(`${root}/utils/quota.js`)) as typeof import('../../src/utils/quota.js')
+type Network = import('../../src/authenticated/index.js').Network
 
 const N = Number(process.argv[2] ?? 100)
 const SEED = Number(process.argv[3] ?? 7)
@@ -54,5 +58,5 @@ const liveHeapMB = process.memoryUsage().heapUsed / 2 ** 20
 const connections = (N * (N - 1)) / 2
 const perConnKB = (mb: number) => Math.round((mb * 1024 * 10) / connections) / 10
 const digest = rt.auditor.digest()
-process.stdout.write(JSON.stringify({ n: N, connections, virtualMs, wallS, peakRssMB, liveHeapMB, heapPerConnKB: perConnKB(liveHeapMB), rssPerConnKB: perConnKB(peakRssMB), digest, backend, nets: nets.length }) + '\n')
+process.stdout.write(JSON.stringify({ n: N, lib: root.slice(6), connections, virtualMs, wallS, peakRssMB, liveHeapMB, heapPerConnKB: perConnKB(liveHeapMB), rssPerConnKB: perConnKB(peakRssMB), digest, backend, nets: nets.length }) + '\n')
 process.exit(0)

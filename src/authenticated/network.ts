@@ -77,6 +77,8 @@ export class Network {
   /** Connections to discovery-only bootstrappers outside every tracked set: never routed to, not in `connected()`. */
   readonly #discoveryOnly = new Map<string, PeerConnection>()
   readonly #tasks: Handle<unknown>[] = []
+  /** Each connected peer's run, removed when it ends (a node with churn does not accumulate them). */
+  readonly #peerTasks = new Set<Promise<void>>()
   readonly #watchers: { holds: (connected: Uint8Array[]) => boolean; resolve: () => void }[] = []
   readonly #stream: StreamConfig
   readonly #admission: Admission
@@ -236,6 +238,7 @@ export class Network {
     const listening = this.ctx.listen(this.cfg.listen)
     this.#tasks.push(this.ctx.spawn('listener', (signal) => this.#listen(listening, signal)))
     this.#tasks.push(this.ctx.spawn('dialer', (signal) => this.#dial(signal)))
+    this.#tasks.push(this.ctx.spawn('gossip', (signal) => this.#gossip(signal)))
     const bound = listening.then((l) => l.address)
     bound.catch(() => undefined) // handled here; callers who await it still see the error
     return {
@@ -247,7 +250,7 @@ export class Network {
         this.metrics.blockedCount = () => 0
         ;(await listening.catch(() => undefined))?.close()
         for (const q of this.#channels.values()) q.close()
-        await Promise.allSettled(this.#tasks.map((t) => t.done))
+        await Promise.allSettled([...this.#tasks.map((t) => t.done), ...this.#peerTasks])
       },
     }
   }
@@ -351,23 +354,31 @@ export class Network {
     ;(peer.discoveryOnly ? this.#discoveryOnly : this.#peers).set(peer.hex, peer)
     this.#recordTiming(peer)
     this.#notify()
-    this.#tasks.push(
-      this.ctx.spawn(`peer-${peer.hex.slice(0, 8)}`, async () => {
-        try {
-          await peer.run()
-        } finally {
-          if (this.#peers.get(peer.hex) === peer) this.#peers.delete(peer.hex)
-          if (this.#discoveryOnly.get(peer.hex) === peer) this.#discoveryOnly.delete(peer.hex)
-          if (!this.#peers.has(peer.hex) && !this.#discoveryOnly.has(peer.hex)) {
-            this.metrics.peerClockSkew.remove({ peer: peer.hex })
-            this.metrics.peerHandshakeRtt.remove({ peer: peer.hex })
-          }
-          this.tracker.release(reservation)
-          this.metrics.connections.set(this.tracker.reservations)
-          this.#notify()
-        }
-      }),
-    )
+    // Not a `ctx.spawn` task: a connection ends when its socket closes (`stop` closes them all), so it
+    // needs no abort signal, and a node with a thousand peers does not carry a thousand of them.
+    const ended = (): void => {
+      if (this.#peers.get(peer.hex) === peer) this.#peers.delete(peer.hex)
+      if (this.#discoveryOnly.get(peer.hex) === peer) this.#discoveryOnly.delete(peer.hex)
+      if (!this.#peers.has(peer.hex) && !this.#discoveryOnly.has(peer.hex)) {
+        this.metrics.peerClockSkew.remove({ peer: peer.hex })
+        this.metrics.peerHandshakeRtt.remove({ peer: peer.hex })
+      }
+      this.tracker.release(reservation)
+      this.metrics.connections.set(this.tracker.reservations)
+      this.#notify()
+      this.#peerTasks.delete(done)
+    }
+    const done: Promise<void> = peer.run().then(ended, ended)
+    this.#peerTasks.add(done)
+  }
+
+  /** The gossip timer: every `gossipBitVecFrequencyMs`, one tick for each connected peer (peer.ts). */
+  async #gossip(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.ctx.sleep(this.cfg.gossipBitVecFrequencyMs, signal).catch(() => undefined)
+      if (signal.aborted) return
+      for (const p of [...this.#peers.values(), ...this.#discoveryOnly.values()]) p.gossip()
+    }
   }
 
   /**

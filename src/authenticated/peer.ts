@@ -1,5 +1,5 @@
 /**
- * One connected peer: its gossip timer, its outbound queues and its receive loop.
+ * One connected peer: its gossip ticks, its outbound queues and its receive loop.
  *
  * ## Design
  * Outbound, three bounded queues are drained in priority order (control: bit vectors and Peers
@@ -17,8 +17,9 @@
  * it, or when the queue is full and its room is needed, is dropped. Both are counted.
  *
  * The first bit vector goes out right after the handshake (the reference's docs promise it; its 0.0.25
- * code waits for the first tick; Rust nodes accept it), then one every `gossipBitVecFrequencyMs`, which
- * is also the keep-alive. A tick for a key no longer tracked ends the connection.
+ * code waits for the first tick; Rust nodes accept it), then one at every tick of the network's gossip
+ * timer (every `gossipBitVecFrequencyMs`, one timer for all of a node's peers), which is also the
+ * keep-alive. A tick for a key no longer tracked ends the connection.
  *
  * Inbound, one message at a time: bit vectors and Peers messages under their own per-peer quotas, data
  * under its channel's quota. Over quota, the loop waits until a cell frees and then processes the
@@ -126,7 +127,7 @@ export class PeerConnection {
   #progressAt = 0
   #queuedBytes = 0
   /** The queued data message of each supersede slot (`channel:key`). */
-  readonly #slots = new Map<string, Queued>()
+  #slots: Map<string, Queued> | undefined
   /** Order of sends to this peer (a waiting keyed send must not replace a newer one). */
   #seq = 0
   /** At most the earliest expiry of any queued data message (ms; Infinity: none can expire). */
@@ -136,10 +137,12 @@ export class PeerConnection {
   /** Inbound quotas of this connection: bit vectors, Peers messages, then each channel (plain JS: no crossing per message). */
   readonly #bitVecLimit: Gcra
   readonly #peersLimit: Gcra
-  readonly #channelLimits = new Map<number, Gcra>()
+  /** Created on the channel's first message from this peer (most peers use few of the channels). */
+  #channelLimits: Map<number, Gcra> | undefined
   /** The origin of this connection's quota clock (ms, context clock). */
   readonly #epoch: number
-  readonly #abort = new AbortController()
+  /** Cancels a quota wait when the connection ends; made by the first such wait. */
+  #abort: AbortController | undefined
   readonly #sent = new Map<string, Tally>()
   readonly #received = new Map<string, Tally>()
   readonly #bytesSent: Tally
@@ -157,7 +160,6 @@ export class PeerConnection {
     this.#epoch = ctx.now()
     this.#bitVecLimit = new Gcra(cfg.allowedBitVecRate)
     this.#peersLimit = new Gcra(cfg.allowedPeersRate)
-    for (const [id, q] of channels) this.#channelLimits.set(id, new Gcra(q.spec.quota))
     this.#bytesSent = metrics.tally(metrics.bytesSent, { peer: this.hex })
     this.#bytesReceived = metrics.tally(metrics.bytesReceived, { peer: this.hex })
   }
@@ -177,14 +179,28 @@ export class PeerConnection {
    * Runs until the connection ends; resolves with why. A frame that is too large, empty or fails to
    * decrypt is a protocol violation and is counted in `peers_killed` by its reason.
    */
-  async run(): Promise<unknown> {
-    const tasks = [this.#gossip(), this.#write(), this.#read()]
-    const why = await Promise.race(tasks.map((t) => t.then(() => undefined, (e: unknown) => e)))
-    const violation = isP2pError(why) ? FRAME_VIOLATIONS[why.code] : undefined
-    if (violation && !this.#ended) this.kill(violation)
-    this.#end()
-    await Promise.allSettled(tasks)
-    return why
+  run(): Promise<unknown> {
+    this.gossip()
+    // The first of the two loops to end (or fail) ends the connection; resolves once both have ended.
+    // Callbacks rather than an awaited race: this state lives as long as the connection, once per peer.
+    return new Promise((resolve) => {
+      let first = true
+      let why: unknown
+      let left = 2
+      const settle = (e: unknown): void => {
+        if (first) {
+          first = false
+          why = e
+          const violation = isP2pError(e) ? FRAME_VIOLATIONS[e.code] : undefined
+          if (violation && !this.#ended) this.kill(violation)
+          this.#end()
+        }
+        if (--left === 0) resolve(why)
+      }
+      const ok = (): void => settle(undefined)
+      this.#write().then(ok, settle)
+      this.#read().then(ok, settle)
+    })
   }
 
   /**
@@ -243,7 +259,7 @@ export class PeerConnection {
    * dropped instead: false. Undefined when no message of the slot is queued.
    */
   #supersede(channel: number, data: Uint8Array, priority: boolean, place: Placement, seq: number): boolean | undefined {
-    const old = this.#slots.get(place.slot!)
+    const old = this.#slots?.get(place.slot!)
     if (!old) return undefined
     this.#drop(channel, 'superseded', 'full')
     if (old.seq > seq) return false
@@ -259,7 +275,7 @@ export class PeerConnection {
     const from = old.high ? this.#high : this.#low
     from.splice(from.indexOf(old), 1)
     this.#queuedBytes -= old.bytes.length
-    this.#slots.delete(place.slot!)
+    this.#slots!.delete(place.slot!)
     this.#push(priority ? this.#high : this.#low, channel, data, place, seq)
     return true
   }
@@ -298,7 +314,7 @@ export class PeerConnection {
   /** Account for a stale data message leaving its queue (its caller removes it), counted as `expired`. */
   #expire(m: Queued): void {
     this.#queuedBytes -= m.bytes.length
-    if (m.slot !== undefined && this.#slots.get(m.slot) === m) this.#slots.delete(m.slot)
+    if (m.slot !== undefined && this.#slots!.get(m.slot) === m) this.#slots!.delete(m.slot)
     this.#drop(m.channel, 'expired', 'full')
   }
 
@@ -309,7 +325,7 @@ export class PeerConnection {
   #push(q: Queued[], channel: number, bytes: Uint8Array, place: Placement = PLAIN, seq = 0): 'queued' {
     const m: Queued = { bytes, message: channelLabel(channel), channel, slot: place.slot, expiresAt: place.expiresAt, seq, high: q === this.#high }
     q.push(m)
-    if (place.slot !== undefined) this.#slots.set(place.slot, m)
+    if (place.slot !== undefined) (this.#slots ??= new Map()).set(place.slot, m)
     if (place.expiresAt !== Infinity) this.#noteExpiry(place.expiresAt)
     this.#queuedBytes += bytes.length
     this.#kick()
@@ -327,7 +343,7 @@ export class PeerConnection {
     if (i < 0) return false
     const [old] = q.splice(i, 1)
     this.#queuedBytes -= old!.bytes.length
-    if (old!.slot !== undefined && this.#slots.get(old!.slot) === old) this.#slots.delete(old!.slot)
+    if (old!.slot !== undefined && this.#slots!.get(old!.slot) === old) this.#slots!.delete(old!.slot)
     this.#drop(channel, 'dropped_oldest', 'full')
     return true
   }
@@ -399,14 +415,16 @@ export class PeerConnection {
     w?.()
   }
 
-  async #gossip(): Promise<void> {
-    const signal = this.#abort.signal
-    while (!signal.aborted) {
-      if (!this.tracker.directory.isTracked(this.peer)) return this.kill('untracked')
-      const g = this.tracker.directory.gossip((n) => this.ctx.randomInt(n))
-      if (g) this.#control_({ type: 'bitVec', index: g.index, bits: g.bits }, BITVEC)
-      await this.ctx.sleep(this.cfg.gossipBitVecFrequencyMs, signal).catch(() => undefined)
-    }
+  /**
+   * One gossip tick: queue a bit vector of one tracked set (picked at random), or end the connection if
+   * the peer is no longer tracked. Run once when the connection starts, then by the network's gossip
+   * timer every `gossipBitVecFrequencyMs` (one timer for all peers, not one per connection).
+   */
+  gossip(): void {
+    if (this.#ended) return
+    if (!this.tracker.directory.isTracked(this.peer)) return this.kill('untracked')
+    const g = this.tracker.directory.gossip((n) => this.ctx.randomInt(n))
+    if (g) this.#control_({ type: 'bitVec', index: g.index, bits: g.bits }, BITVEC)
   }
 
   async #write(): Promise<void> {
@@ -439,7 +457,7 @@ export class PeerConnection {
         this.#tally(this.#sent, this.metrics.messagesSent, q.message).n++
         bytes += q.bytes.length
         if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
-        if (q.slot !== undefined && this.#slots.get(q.slot) === q) this.#slots.delete(q.slot)
+        if (q.slot !== undefined && this.#slots!.get(q.slot) === q) this.#slots!.delete(q.slot)
         frames[i] = q.bytes
       }
       this.#bytesSent.n += bytes
@@ -460,6 +478,13 @@ export class PeerConnection {
     if (inFlight.length === 0) this.#writingSince = undefined
   }
 
+  #channelLimit(channel: number, q: ChannelQueue): Gcra {
+    const limits = (this.#channelLimits ??= new Map())
+    let g = limits.get(channel)
+    if (!g) limits.set(channel, (g = new Gcra(q.spec.quota)))
+    return g
+  }
+
   /** Nanoseconds since this connection's quota epoch. */
   #nowNs(): number {
     return Math.round((this.ctx.now() - this.#epoch) * 1e6)
@@ -475,7 +500,7 @@ export class PeerConnection {
       const waitNs = limit.check(this.#nowNs())
       if (waitNs === 0) return
       this.metrics.messagesRateLimited.inc({ peer: this.hex, message: label })
-      await this.ctx.sleep(Math.ceil(waitNs / 1e6), this.#abort.signal)
+      await this.ctx.sleep(Math.ceil(waitNs / 1e6), (this.#abort ??= new AbortController()).signal)
     }
   }
 
@@ -519,7 +544,7 @@ export class PeerConnection {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'unknown_channel' })
             break
           }
-          const turn = this.#throttle(this.#channelLimits.get(m.channel)!, label)
+          const turn = this.#throttle(this.#channelLimit(m.channel, q), label)
           if (turn) await turn
           // The decoded payload is a view into the frame buffer, which is not reused: no copy needed.
           const delivered = q.deliver(this.peer, m.message)
@@ -545,7 +570,7 @@ export class PeerConnection {
     this.metrics.release(this.metrics.messagesReceived, this.#received.values())
     this.metrics.release(this.metrics.bytesSent, [this.#bytesSent])
     this.metrics.release(this.metrics.bytesReceived, [this.#bytesReceived])
-    this.#abort.abort(new Error('peer ended'))
+    this.#abort?.abort(new Error('peer ended'))
     this.conn.close()
     this.#kick()
     for (const w of this.#space.splice(0)) w()

@@ -72,6 +72,19 @@ function sameRecord(r: Peer | undefined, p: Peer): boolean {
   return r?.signature !== undefined && p.signature !== undefined && r.timestamp === p.timestamp && sameBytes(r.socket, p.socket) && sameBytes(r.signature.signature, p.signature.signature) && sameBytes(r.signature.publicKey, p.signature.publicKey)
 }
 
+/**
+ * A stored copy of a verified record: its socket and signature copied into one small buffer (not views
+ * into the frame it came in), its public key the entry's own (equal bytes), so a record costs one
+ * allocation. A node holds one per peer: this is per-connection memory.
+ */
+function ownRecord(publicKey: Uint8Array, p: Peer): Peer {
+  const sig = p.signature!.signature
+  const b = new Uint8Array(p.socket.length + sig.length)
+  b.set(p.socket)
+  b.set(sig, p.socket.length)
+  return { socket: b.subarray(0, p.socket.length), timestamp: p.timestamp, signature: { publicKey, signature: b.subarray(p.socket.length) } }
+}
+
 /** A set's key -> position index. */
 const positions = (sorted: Uint8Array[]): Map<string, number> => new Map(sorted.map((pk, i) => [hexOf(pk), i]))
 
@@ -360,7 +373,7 @@ export class Directory {
     const e = this.#entries.get(k)
     if (!e || k === this.#me || !this.#inSomeSet(k)) return false
     if (e.record && p.timestamp <= e.record.timestamp) return false
-    e.record = { socket: Uint8Array.from(p.socket), timestamp: p.timestamp, ...(p.signature ? { signature: { publicKey: Uint8Array.from(p.signature.publicKey), signature: Uint8Array.from(p.signature.signature) } } : {}) }
+    e.record = ownRecord(e.publicKey, p)
     for (const s of this.#sets) {
       const i = s.at.get(k)
       if (i !== undefined) s.bits.set(i)

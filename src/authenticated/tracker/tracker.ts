@@ -45,9 +45,23 @@ export type KeyRefusal = PeerRefusedError['reason']
 export class Reservation {
   #connected = false
   #cancel: (() => void) | undefined
-  #settle!: (connected: boolean) => void
+  /** How it settled (undefined: not yet), and the promise and resolver of a waiter, made on demand. */
+  #outcome: boolean | undefined
+  #settled: Promise<boolean> | undefined
+  #resolve: ((connected: boolean) => void) | undefined
+
   /** Resolves once the holder connected (true) or gave up (false). */
-  readonly settled = new Promise<boolean>((r) => (this.#settle = r))
+  get settled(): Promise<boolean> {
+    if (!this.#settled) this.#settled = this.#outcome !== undefined ? Promise.resolve(this.#outcome) : new Promise<boolean>((r) => (this.#resolve = r))
+    return this.#settled
+  }
+
+  #settle(connected: boolean): void {
+    if (this.#outcome !== undefined) return
+    this.#outcome = connected
+    this.#resolve?.(connected)
+    this.#resolve = undefined
+  }
 
   /** @internal made by the `Tracker` */
   constructor(
