@@ -5,7 +5,8 @@
  * RSS is its own. Figures per size: wall time, virtual time, peak RSS, live heap after a full
  * collection, both per connection, and the run's digest; across sizes the exponent of wall time in N
  * (least squares on log-log) and the marginal live heap per added connection (fixed costs such as
- * code and the WebAssembly memories left out).
+ * code and the WebAssembly memories left out). It runs the compiled package (dist/, built first), as
+ * an application would.
  *
  * `npm run bench:discovery` (sizes `DISCOVERY_SIZES=100,250,500,1000`, the default; a size that does not
  * finish within `DISCOVERY_BUDGET_S`, 900 s, is reported as such and larger sizes are skipped); writes
@@ -15,7 +16,7 @@
  * after a forced collection on the deterministic runtime is nearly the same from run to run, so a fixed
  * ceiling is a stable check (unlike a speed figure).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,7 +42,8 @@ interface Row {
 
 function runOne(n: number, budgetS: number): Promise<Row | string> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=16000', '--import', 'tsx', CHILD, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = { ...process.env, DISCOVERY_LIB: 'dist' }
+    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=16000', '--max-semi-space-size=64', '--import', 'tsx', CHILD, String(n)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let last = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -117,7 +119,7 @@ async function full(): Promise<void> {
     '',
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${rows[0]?.backend ?? '?'} backend; \`npm run bench:discovery\` (bench/discovery.ts).`,
     'N nodes (Config.test, Ed25519, one peer set of all N keys, all bootstrapped from node 0, 10 ms links) until every node holds N - 1 connections.',
-    'Live heap: `heapUsed` after a forced full collection with every node still running. Per connection: over N (N - 1) / 2 connections, both ends counted.',
+    'The compiled package (dist/). Live heap: `heapUsed` after a forced full collection with every node still running. Per connection: over N (N - 1) / 2 connections, both ends counted.',
     '',
     '| N | connections | wall | virtual | peak RSS | RSS / conn | live heap | heap / conn | digest |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -133,5 +135,8 @@ async function full(): Promise<void> {
   console.log('\n' + md)
 }
 
+// The compiled package, as an application runs it (bench/e2e/discovery.ts, DISCOVERY_LIB=dist).
+const built = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+if (built.status !== 0) throw new Error('npm run build failed')
 if (process.argv.includes('--gate')) await gate()
 else await full()

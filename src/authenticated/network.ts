@@ -79,7 +79,8 @@ export class Network {
   readonly #tasks: Handle<unknown>[] = []
   /** Each connected peer's run, removed when it ends (a node with churn does not accumulate them). */
   readonly #peerTasks = new Set<Promise<void>>()
-  readonly #watchers: { holds: (connected: Uint8Array[]) => boolean; resolve: () => void }[] = []
+  /** Waiters of `whenPeers` (`holds`) and `whenConnected` (`count`: no key list needed, O(1) per check). */
+  readonly #watchers: { holds?: (connected: Uint8Array[]) => boolean; count?: number; resolve: () => void }[] = []
   readonly #stream: StreamConfig
   readonly #admission: Admission
   #started = false
@@ -166,7 +167,8 @@ export class Network {
 
   /** Resolves once at least `count` peers are connected at the same time (no polling needed). */
   whenConnected(count: number): Promise<void> {
-    return this.whenPeers((c) => c.length >= count)
+    if (this.#peers.size >= count) return Promise.resolve()
+    return new Promise((resolve) => this.#watchers.push({ count, resolve }))
   }
 
   /** Resolves once `holds(connected keys)` is true; checked at every connect and disconnect. */
@@ -219,9 +221,9 @@ export class Network {
 
   #notify(): void {
     if (this.#watchers.length === 0) return
-    const connected = this.connected()
+    let keys: Uint8Array[] | undefined
     for (const w of [...this.#watchers]) {
-      if (w.holds(connected)) {
+      if (w.count !== undefined ? this.#peers.size >= w.count : w.holds!((keys ??= this.connected()))) {
         this.#watchers.splice(this.#watchers.indexOf(w), 1)
         w.resolve()
       }
@@ -377,7 +379,12 @@ export class Network {
     while (!signal.aborted) {
       await this.ctx.sleep(this.cfg.gossipBitVecFrequencyMs, signal).catch(() => undefined)
       if (signal.aborted) return
-      for (const p of [...this.#peers.values(), ...this.#discoveryOnly.values()]) p.gossip()
+      // A thousand bit vectors at once would hold the event loop: let it turn when due (pace()).
+      for (const p of [...this.#peers.values(), ...this.#discoveryOnly.values()]) {
+        p.gossip()
+        const turn = this.ctx.pace()
+        if (turn) await turn
+      }
     }
   }
 

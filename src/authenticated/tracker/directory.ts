@@ -63,6 +63,8 @@ export interface PeerSet {
   bits: BitVec
   /** Position in `sorted` of each key (hex): membership and bit lookups without a scan. */
   at: Map<string, number>
+  /** `sorted` as hex, by position. */
+  hexes: string[]
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0
@@ -85,8 +87,11 @@ function ownRecord(publicKey: Uint8Array, p: Peer): Peer {
   return { socket: b.subarray(0, p.socket.length), timestamp: p.timestamp, signature: { publicKey, signature: b.subarray(p.socket.length) } }
 }
 
-/** A set's key -> position index. */
-const positions = (sorted: Uint8Array[]): Map<string, number> => new Map(sorted.map((pk, i) => [hexOf(pk), i]))
+/** A set's key lookups: position by hex, hex by position. */
+function indexed(sorted: Uint8Array[]): Pick<PeerSet, 'at' | 'hexes'> {
+  const hexes = sorted.map(hexOf)
+  return { at: new Map(hexes.map((k, i) => [k, i])), hexes }
+}
 
 interface Entry {
   publicKey: Uint8Array
@@ -168,7 +173,7 @@ export class Directory {
     const at = new Map<string, string>()
     if (lookup) peers.forEach((pk, i) => at.set(hexOf(pk), addresses![i]!))
     const sorted = [...peers].sort(compareBytes)
-    const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length), at: positions(sorted) }
+    const set: PeerSet = { index, sorted, bits: new BitVec(sorted.length), ...indexed(sorted) }
     set.at.forEach((i, k) => {
       const pk = sorted[i]!
       let e = this.#entries.get(k)
@@ -294,25 +299,27 @@ export class Directory {
   /**
    * Keys with an address to dial (network-learned first, else configured; in lookup mode the
    * application's), excluding us. Under the `discovery-only` policy a bootstrapper outside every
-   * tracked set is left out unless discovery still needs it.
+   * tracked set is left out unless discovery still needs it; so is every key (hex) `skip` names, before
+   * any address is decoded. Sorted by key bytes.
    */
-  dialable(): { publicKey: Uint8Array; address: string }[] {
-    const out: { publicKey: Uint8Array; address: string }[] = []
+  dialable(skip?: (key: string) => boolean): { publicKey: Uint8Array; address: string }[] {
+    const out: { publicKey: Uint8Array; address: string; k: string }[] = []
     const skipOutside = this.o.bootstrapperPolicy === 'discovery-only' && !this.needsBootstrap()
     for (const [k, e] of this.#entries) {
-      if (k === this.#me) continue
+      if (k === this.#me || skip?.(k)) continue
       if (e.address !== undefined) {
-        out.push({ publicKey: e.publicKey, address: e.address })
+        out.push({ publicKey: e.publicKey, address: e.address, k })
       } else if (skipOutside && e.configured !== undefined && !this.#inSomeSet(k)) {
         continue
       } else if (e.record) {
         const a = decodeSocket(e.record.socket)
-        out.push({ publicKey: e.publicKey, address: a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}` })
+        out.push({ publicKey: e.publicKey, address: a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`, k })
       } else if (e.configured) {
-        out.push({ publicKey: e.publicKey, address: e.configured })
+        out.push({ publicKey: e.publicKey, address: e.configured, k })
       }
     }
-    return out.sort((a, b) => compareBytes(a.publicKey, b.publicKey))
+    // Hex of equal-length keys sorts as the bytes do.
+    return out.sort((a, b) => (a.k.length !== b.k.length ? compareBytes(a.publicKey, b.publicKey) : a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map(({ publicKey, address }) => ({ publicKey, address }))
   }
 
   /** The gossip tick: one tracked set's bit vector, picked with `pick(n)` in [0, n); none without sets. */
@@ -330,9 +337,10 @@ export class Directory {
     if (bits.length !== Math.ceil(n / 8) && bits.length !== Math.floor(n / 8) + 1) return { kind: 'kill', reason: 'BitVecLengthMismatch' }
     const theirs = BitVec.fromWire(n, bits)
     if (!theirs) return { kind: 'kill', reason: 'BitVecExtraBit' }
+    // Only what we hold and they lack (one native call; a converged network's vectors are full).
     const peers: Peer[] = []
-    for (const [k, i] of set.at) {
-      if (theirs.get(i)) continue
+    for (const i of set.bits.lacking(theirs)) {
+      const k = set.hexes[i]!
       if (k === this.#me) peers.push(this.o.myRecord)
       else {
         const r = this.#entries.get(k)?.record

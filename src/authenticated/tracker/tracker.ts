@@ -294,10 +294,7 @@ export class Tracker {
 
   /** Peers with an address that are not connected, being dialed or blocked. */
   dialable(): { publicKey: Uint8Array; address: string }[] {
-    return this.directory.dialable().filter((d) => {
-      const k = hexOf(d.publicKey)
-      return !this.#reserved.has(k) && !this.#blockedNow(k)
-    })
+    return this.directory.dialable((k) => this.#reserved.has(k) || this.#blockedNow(k))
   }
 
   handleBitVec(index: bigint, bits: Uint8Array): BitVecOutcome {
