@@ -97,6 +97,7 @@ export type Command =
   | { id: number; cmd: 'start' }
   | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'mark' }
+  | { id: number; cmd: 'rss' }
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'exit' }
 

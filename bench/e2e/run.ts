@@ -41,6 +41,8 @@ export interface Result {
   p99?: Figure
   /** discovery only. */
   discovery?: { n: number; virtualMs: number; wallS: number; peakRssMB: number }
+  /** Peak RSS of each worker process over the run, MB: [listener, dialer] (one entry in one process). */
+  peakRssMB?: number[]
   /** Failed dials or sends counted by the load (a healthy run has 0). */
   errors?: number
   /** Why there is no figure. */
@@ -253,9 +255,10 @@ async function runSocketOn(base: Result, scenario: SocketScenario, candidate: Ca
     const marks = await measure([{ mark: () => counter.call({ cmd: 'mark' }, 30_000) as Promise<Mark> }], timing)
     debug('measured')
     const errors = (marks[0]!.at(-1) as Mark & { errors: number }).errors
+    const peakRssMB = (await Promise.all(up.map((w) => w.call({ cmd: 'rss' }).catch(() => NaN)))) as number[]
     await client.call({ cmd: 'stop' }, 20_000).catch(() => undefined)
     debug('stopped')
-    return { ...base, ...figures(scenario, marks), errors }
+    return { ...base, ...figures(scenario, marks), errors, peakRssMB }
   } catch (e) {
     return { ...base, reason: reasonOf(e) }
   } finally {

@@ -224,6 +224,9 @@ async function handle(cmd: Command): Promise<unknown> {
       latencies = []
       return m
     }
+    case 'rss':
+      // Peak resident set of this worker process so far, MB (it hosts one scenario's side, then exits).
+      return process.resourceUsage().maxRSS / 1024
     case 'exit':
       return null
     case 'stop':
