@@ -27,6 +27,7 @@
  */
 import { DecodeError } from '../errors.js'
 import { Reader, WIRE_BYTES, WIRE_VARINT, expectWireType, varintSize, writeVarint } from './varint.js'
+import { alloc } from '../utils/slab.js'
 
 export interface Signature {
   publicKey: Uint8Array
@@ -189,7 +190,7 @@ function slowCopy(message: Uint8Array): Uint8Array {
 export function encodeData(channel: number, message: Uint8Array): Uint8Array {
   if (GATE_SLOWDOWN > 0) message = slowCopy(message)
   const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + (message.length === 0 ? 0 : 1 + varintSize(message.length) + message.length)
-  const out = new Uint8Array(1 + varintSize(body) + body)
+  const out = alloc(1 + varintSize(body) + body)
   out[0] = (3 << 3) | WIRE_BYTES
   let off = writeVarint(out, 1, body)
   if (channel !== 0) {

@@ -1,3 +1,4 @@
+import { alloc } from '../../src/utils/slab.js'
 import { describe, expect, it } from 'vitest'
 import { BitVec, Quota, RateLimiter } from '../../src/utils/index.js'
 import { isP2pError } from '../../src/errors.js'
@@ -89,5 +90,21 @@ describe('BitVec', () => {
   })
   it('refuses to set a bit outside the vector', () => {
     expect(() => new BitVec(4).set(4)).toThrow(RangeError)
+  })
+})
+
+describe('slab alloc', () => {
+  it('hands out small arrays that never overlap, across slabs, and large ones of their own', () => {
+    const views = Array.from({ length: 2_000 }, (_, i) => {
+      const v = alloc(1 + (i % 200))
+      v.fill(i & 255)
+      return v
+    })
+    // Every view still holds what was written into it: no later view overlapped it.
+    views.forEach((v, i) => expect(v.every((b) => b === (i & 255))).toBe(true))
+    expect(new Set(views.map((v) => v.buffer)).size).toBeGreaterThan(1) // 2,000 x ~100 B spans slabs
+    const big = alloc(4_096)
+    expect(big.byteOffset).toBe(0)
+    expect(big.buffer.byteLength).toBe(4_096)
   })
 })
