@@ -485,6 +485,9 @@ export class PeerConnection {
     return g
   }
 
+  /** When the chunk being processed arrived, ns since the quota epoch (the first quota check's time). */
+  #arrivedNs = 0
+
   /** Nanoseconds since this connection's quota epoch. */
   #nowNs(): number {
     return Math.round((this.ctx.now() - this.#epoch) * 1e6)
@@ -492,13 +495,17 @@ export class PeerConnection {
 
   /** Undefined when a message under `limit` may be processed now; else a promise that waits its turn. */
   #throttle(limit: Gcra, label: string): Promise<void> | undefined {
-    return limit.check(this.#nowNs()) === 0 ? undefined : this.#waitTurn(limit, label)
+    return limit.check(this.#arrivedNs) === 0 ? undefined : this.#waitTurn(limit, label)
   }
 
   async #waitTurn(limit: Gcra, label: string): Promise<void> {
     for (;;) {
-      const waitNs = limit.check(this.#nowNs())
-      if (waitNs === 0) return
+      const now = this.#nowNs()
+      const waitNs = limit.check(now)
+      if (waitNs === 0) {
+        this.#arrivedNs = now // the rest of the chunk is checked at this later time
+        return
+      }
       this.metrics.messagesRateLimited.inc({ peer: this.hex, message: label })
       await this.ctx.sleep(Math.ceil(waitNs / 1e6), (this.#abort ??= new AbortController()).signal)
     }
@@ -512,7 +519,12 @@ export class PeerConnection {
         const turn = this.ctx.pace()
         if (turn) await turn
       }
-      const plain = this.conn.recvReady() ?? (await this.conn.recv())
+      let plain = this.conn.recvReady()
+      if (plain === undefined) {
+        plain = await this.conn.recv()
+        // Messages opened from one chunk arrived together: one clock read serves them all.
+        this.#arrivedNs = this.#nowNs()
+      }
       const m = tryDecodeMessage(plain)
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {
