@@ -143,8 +143,9 @@ export class PeerConnection {
   readonly #epoch: number
   /** Cancels a quota wait when the connection ends; made by the first such wait. */
   #abort: AbortController | undefined
-  readonly #sent = new Map<string, Tally>()
-  readonly #received = new Map<string, Tally>()
+  /** Tallies by message label (bit_vec, peers, each channel used): a few each, so a short list, not a Map. */
+  readonly #sent: Tally[] = []
+  readonly #received: Tally[] = []
   readonly #bytesSent: Tally
   readonly #bytesReceived: Tally
 
@@ -165,11 +166,13 @@ export class PeerConnection {
   }
 
   /** The tally of `counter` for this peer and `message` label, created on first use. */
-  #tally(tallies: Map<string, Tally>, counter: Metrics['messagesSent'], message: string): Tally {
-    let t = tallies.get(message)
-    if (!t) tallies.set(message, (t = this.metrics.tally(counter, { peer: this.hex, message })))
+  #tally(tallies: Tally[], counter: Metrics['messagesSent'], message: string): Tally {
+    for (let i = 0; i < tallies.length; i++) if (tallies[i]!.labels.message === message) return tallies[i]!
+    const t = this.metrics.tally(counter, { peer: this.hex, message })
+    tallies.push(t)
     return t
   }
+
 
   get peer(): Uint8Array {
     return this.conn.peer
@@ -578,8 +581,8 @@ export class PeerConnection {
   #end(): void {
     if (this.#ended) return
     this.#ended = true
-    this.metrics.release(this.metrics.messagesSent, this.#sent.values())
-    this.metrics.release(this.metrics.messagesReceived, this.#received.values())
+    this.metrics.release(this.metrics.messagesSent, this.#sent)
+    this.metrics.release(this.metrics.messagesReceived, this.#received)
     this.metrics.release(this.metrics.bytesSent, [this.#bytesSent])
     this.metrics.release(this.metrics.bytesReceived, [this.#bytesReceived])
     this.#abort?.abort(new Error('peer ended'))
