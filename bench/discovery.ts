@@ -135,8 +135,16 @@ async function full(): Promise<void> {
   console.log('\n' + md)
 }
 
-// The compiled package, as an application runs it (bench/e2e/discovery.ts, DISCOVERY_LIB=dist).
-const built = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
-if (built.status !== 0) throw new Error('npm run build failed')
-if (process.argv.includes('--gate')) await gate()
-else await full()
+/** The suite (`npm run bench -- discovery`); the gate with `gate: true`. */
+export async function run(opts: { gate?: boolean } = {}): Promise<void> {
+  // The compiled package, as an application runs it (bench/e2e/discovery.ts, DISCOVERY_LIB=dist).
+  const built = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('npm run build failed')
+  if (opts.gate) await gate()
+  else await full()
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await run({ gate: process.argv.includes('--gate') })
+  process.exit(process.exitCode ?? 0)
+}
