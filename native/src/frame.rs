@@ -12,6 +12,12 @@
 //! every frame into one output vector, encrypting in place. `Receiver::open_chunk` opens every complete
 //! frame at the start of a chunk and reports the first refusal as data; a refused receiver stays refused.
 //!
+//! Large batches can be sealed and opened on another thread: `Sender::reserve` checks a batch and takes
+//! its nonces on the caller's thread (so batches keep the order of the calls), and the `SealJob` it
+//! returns seals the plaintexts, given one slice per frame, straight into the output. Likewise
+//! `Receiver::reserve_open` reads only the length prefixes of a chunk and takes the nonces of its
+//! complete frames; `OpenJob::open_in_place` then does what `open_in_place` would have done.
+//!
 //! # Not provided
 //! Tolerance of reordering, loss or duplication: any of them fails to open and ends the connection.
 //!
@@ -27,6 +33,7 @@
 //! ```
 
 use ring::aead::{Aad, LessSafeKey, Nonce as AeadNonce, Tag, UnboundKey, CHACHA20_POLY1305};
+use std::sync::{Arc, Mutex};
 
 pub const TAG_LENGTH: usize = 16;
 pub const PREFIX_LENGTH: usize = 4;
@@ -166,6 +173,32 @@ impl Sender {
 
     /// Seal into `out`, which must be exactly `sealed_len(lens)` bytes. Checks everything first.
     pub fn seal_into(&mut self, plain: &[u8], lens: &[u32], out: &mut [u8]) -> Result<(), Error> {
+        self.check(lens, Some(plain.len()), out.len())?;
+        let (mut src, mut dst) = (0usize, 0usize);
+        for &len in lens {
+            let len = len as usize;
+            dst += seal_frame(&self.aead, self.counter, &plain[src..src + len], &mut out[dst..])?;
+            self.counter.step()?;
+            src += len;
+        }
+        Ok(())
+    }
+
+    /// Check a batch (every length, `out_len == sealed_len(lens)`, the nonce budget) and take its
+    /// nonces: the returned job seals it, on any thread; the counter has already moved past it, so the
+    /// next batch may be reserved (and sealed) before this one is. On error nothing is taken.
+    pub fn reserve(&mut self, lens: &[u32], out_len: usize) -> Result<SealJob, Error> {
+        self.check(lens, None, out_len)?;
+        let start = self.counter;
+        for _ in lens {
+            self.counter.step()?;
+        }
+        Ok(SealJob { aead: self.aead.clone(), start, lens: lens.to_vec() })
+    }
+
+    /// Every length within the limit, adding up to `plain_len` (when given), `out_len` the sealed
+    /// length, and enough nonces left.
+    fn check(&self, lens: &[u32], plain_len: Option<usize>, out_len: usize) -> Result<(), Error> {
         let mut total = 0usize;
         for &len in lens {
             if len as usize > self.max_plain {
@@ -173,30 +206,55 @@ impl Sender {
             }
             total += len as usize;
         }
-        if total != plain.len() {
-            return Err(Error::LengthsMismatch(total, plain.len()));
+        if let Some(plain_len) = plain_len.filter(|&n| n != total) {
+            return Err(Error::LengthsMismatch(total, plain_len));
         }
-        if out.len() != total + lens.len() * (PREFIX_LENGTH + TAG_LENGTH) {
-            return Err(Error::LengthsMismatch(out.len(), total + lens.len() * (PREFIX_LENGTH + TAG_LENGTH)));
+        let want = total + lens.len() * (PREFIX_LENGTH + TAG_LENGTH);
+        if out_len != want {
+            return Err(Error::LengthsMismatch(out_len, want));
         }
         if (lens.len() as u64) > self.counter.remaining() {
             return Err(Error::NonceOverflow);
         }
-        let (mut src, mut dst) = (0usize, 0usize);
-        for &len in lens {
-            let len = len as usize;
-            out[dst..dst + PREFIX_LENGTH].copy_from_slice(&((len + TAG_LENGTH) as u32).to_be_bytes());
-            let body = dst + PREFIX_LENGTH;
-            out[body..body + len].copy_from_slice(&plain[src..src + len]);
-            let nonce = AeadNonce::assume_unique_for_key(self.counter.bytes());
-            let tag = self
-                .aead
-                .seal_in_place_separate_tag(nonce, Aad::empty(), &mut out[body..body + len])
-                .map_err(|_| Error::TooLarge(len, self.max_plain))?;
-            out[body + len..body + len + TAG_LENGTH].copy_from_slice(tag.as_ref());
-            self.counter.step()?;
-            src += len;
-            dst = body + len + TAG_LENGTH;
+        Ok(())
+    }
+}
+
+/// Write one frame (prefix, ciphertext, tag) of `plain` at the start of `out`; the offset after it.
+fn seal_frame(aead: &LessSafeKey, counter: Counter, plain: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let len = plain.len();
+    out[..PREFIX_LENGTH].copy_from_slice(&((len + TAG_LENGTH) as u32).to_be_bytes());
+    let body = &mut out[PREFIX_LENGTH..PREFIX_LENGTH + len];
+    body.copy_from_slice(plain);
+    let nonce = AeadNonce::assume_unique_for_key(counter.bytes());
+    let tag = aead.seal_in_place_separate_tag(nonce, Aad::empty(), body).map_err(|_| Error::TooLarge(len, len))?;
+    out[PREFIX_LENGTH + len..PREFIX_LENGTH + len + TAG_LENGTH].copy_from_slice(tag.as_ref());
+    Ok(PREFIX_LENGTH + len + TAG_LENGTH)
+}
+
+/// A batch checked by `Sender::reserve`, its nonces taken: sealing it needs no access to the sender.
+pub struct SealJob {
+    aead: LessSafeKey,
+    start: Counter,
+    lens: Vec<u32>,
+}
+
+impl SealJob {
+    /// Seal `parts` (one plaintext per frame, with the lengths that were reserved) into `out` (of the
+    /// reserved length), copying each plaintext once, into its place in `out`.
+    pub fn seal_parts(&self, parts: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+        if parts.len() != self.lens.len() || parts.iter().zip(&self.lens).any(|(p, &l)| p.len() != l as usize) {
+            return Err(Error::LengthsMismatch(parts.len(), self.lens.len()));
+        }
+        if out.len() != Sender::sealed_len(&self.lens) {
+            return Err(Error::LengthsMismatch(out.len(), Sender::sealed_len(&self.lens)));
+        }
+        let mut counter = self.start;
+        let mut dst = 0usize;
+        for part in parts {
+            dst += seal_frame(&self.aead, counter, part, &mut out[dst..])?;
+            // Cannot fail: `reserve` stepped the same counter as far.
+            counter.step()?;
         }
         Ok(())
     }
@@ -216,7 +274,8 @@ pub struct Receiver {
     aead: LessSafeKey,
     counter: Counter,
     max_frame: usize,
-    failed: Option<Error>,
+    /// The first refusal, if any; shared with the `OpenJob`s in progress, which may find one.
+    failed: Arc<Mutex<Option<Error>>>,
 }
 
 impl Receiver {
@@ -226,7 +285,7 @@ impl Receiver {
             aead: cipher(key)?,
             counter: Counter::new(!dialer, counter)?,
             max_frame: check_limit(max_plain)? + TAG_LENGTH,
-            failed: None,
+            failed: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -242,51 +301,115 @@ impl Receiver {
     /// plaintexts are packed at `chunk[..plain_len]` and the rest of the consumed bytes are garbage.
     /// Bytes from `consumed` on (a partial frame) are untouched.
     pub fn open_in_place(&mut self, chunk: &mut [u8]) -> OpenedInPlace {
-        let mut r = OpenedInPlace { error: self.failed, ..Default::default() };
-        if self.failed.is_some() {
-            return r;
+        let sticky = *lock(&self.failed);
+        if let Some(e) = sticky {
+            return OpenedInPlace { error: Some(e), ..Default::default() };
+        }
+        let r = open_frames(&self.aead, &mut self.counter, self.max_frame, chunk);
+        if let Some(e) = r.error {
+            *lock(&self.failed) = Some(e);
+        }
+        r
+    }
+
+    /// Take the nonces of the complete frames at the start of `chunk`, reading their length prefixes
+    /// only: the returned job opens them (on any thread) as `open_in_place` would have, and the
+    /// counter has already moved past them, so the bytes after them may be opened before the job runs.
+    /// The job must get the same bytes.
+    pub fn reserve_open(&mut self, chunk: &[u8]) -> OpenJob {
+        let job = OpenJob { aead: self.aead.clone(), start: self.counter, max_frame: self.max_frame, failed: self.failed.clone() };
+        if lock(&self.failed).is_some() {
+            return job;
         }
         let mut off = 0usize;
-        while chunk.len() - off >= PREFIX_LENGTH {
-            let len = u32::from_be_bytes(chunk[off..off + 4].try_into().expect("4 bytes")) as usize;
-            if len == 0 {
-                r.error = Some(Error::Empty);
-                break;
-            }
-            if len > self.max_frame {
-                r.error = Some(Error::TooLarge(len, self.max_frame));
-                break;
-            }
-            if chunk.len() - off - PREFIX_LENGTH < len {
-                break;
-            }
-            if len < TAG_LENGTH {
-                r.error = Some(Error::DecryptFailed);
-                break;
-            }
-            let body = off + PREFIX_LENGTH;
-            let plain_len = len - TAG_LENGTH;
-            let nonce = AeadNonce::assume_unique_for_key(self.counter.bytes());
-            let tag = Tag::from(<[u8; TAG_LENGTH]>::try_from(&chunk[body + plain_len..body + len]).expect("16 bytes"));
-            if self
-                .aead
-                .open_in_place_separate_tag(nonce, Aad::empty(), tag, &mut chunk[body..body + plain_len], 0..)
-                .is_err()
-            {
-                r.error = Some(Error::DecryptFailed);
-                break;
-            }
-            if let Err(e) = self.counter.step() {
-                r.error = Some(e);
-                break;
-            }
-            chunk.copy_within(body..body + plain_len, r.plain_len);
-            r.plain_len += plain_len;
-            r.lens.push(plain_len as u32);
-            off = body + len;
+        while let Some(len) = complete_frame(&chunk[off..], self.max_frame) {
+            // A step past the last nonce is the job's to report (after it tries the frame, as
+            // `open_in_place` does); this counter stays at the last nonce.
+            let _ = self.counter.step();
+            off += PREFIX_LENGTH + len;
         }
-        r.consumed = off;
-        self.failed = r.error;
+        job
+    }
+}
+
+fn lock(m: &Mutex<Option<Error>>) -> std::sync::MutexGuard<'_, Option<Error>> {
+    // A panic cannot happen while the lock is held (it guards a plain copy).
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The body length of the complete, well-formed frame at the start of `chunk`; None if there is no
+/// complete frame or its prefix is refused (zero, over `max_frame`, under a tag).
+fn complete_frame(chunk: &[u8], max_frame: usize) -> Option<usize> {
+    if chunk.len() < PREFIX_LENGTH {
+        return None;
+    }
+    let len = u32::from_be_bytes(chunk[..PREFIX_LENGTH].try_into().expect("4 bytes")) as usize;
+    (len >= TAG_LENGTH && len <= max_frame && chunk.len() - PREFIX_LENGTH >= len).then_some(len)
+}
+
+/// The frame loop of `Receiver::open_in_place`, on a counter of its own.
+fn open_frames(aead: &LessSafeKey, counter: &mut Counter, max_frame: usize, chunk: &mut [u8]) -> OpenedInPlace {
+    let mut r = OpenedInPlace::default();
+    let mut off = 0usize;
+    while chunk.len() - off >= PREFIX_LENGTH {
+        let len = u32::from_be_bytes(chunk[off..off + 4].try_into().expect("4 bytes")) as usize;
+        if len == 0 {
+            r.error = Some(Error::Empty);
+            break;
+        }
+        if len > max_frame {
+            r.error = Some(Error::TooLarge(len, max_frame));
+            break;
+        }
+        if chunk.len() - off - PREFIX_LENGTH < len {
+            break;
+        }
+        if len < TAG_LENGTH {
+            r.error = Some(Error::DecryptFailed);
+            break;
+        }
+        let body = off + PREFIX_LENGTH;
+        let plain_len = len - TAG_LENGTH;
+        let nonce = AeadNonce::assume_unique_for_key(counter.bytes());
+        let tag = Tag::from(<[u8; TAG_LENGTH]>::try_from(&chunk[body + plain_len..body + len]).expect("16 bytes"));
+        if aead.open_in_place_separate_tag(nonce, Aad::empty(), tag, &mut chunk[body..body + plain_len], 0..).is_err() {
+            r.error = Some(Error::DecryptFailed);
+            break;
+        }
+        if let Err(e) = counter.step() {
+            r.error = Some(e);
+            break;
+        }
+        chunk.copy_within(body..body + plain_len, r.plain_len);
+        r.plain_len += plain_len;
+        r.lens.push(plain_len as u32);
+        off = body + len;
+    }
+    r.consumed = off;
+    r
+}
+
+/// The frames taken by `Receiver::reserve_open`: opening them needs no access to the receiver.
+pub struct OpenJob {
+    aead: LessSafeKey,
+    start: Counter,
+    max_frame: usize,
+    failed: Arc<Mutex<Option<Error>>>,
+}
+
+impl OpenJob {
+    /// Open the reserved frames of `chunk` (the bytes given to `reserve_open`), as `open_in_place`
+    /// would have; a refusal also refuses the receiver from then on.
+    pub fn open_in_place(&self, chunk: &mut [u8]) -> OpenedInPlace {
+        let sticky = *lock(&self.failed);
+        if let Some(e) = sticky {
+            return OpenedInPlace { error: Some(e), ..Default::default() };
+        }
+        let mut counter = self.start;
+        let r = open_frames(&self.aead, &mut counter, self.max_frame, chunk);
+        if let Some(e) = r.error {
+            lock(&self.failed).get_or_insert(e);
+        }
         r
     }
 }
@@ -348,6 +471,55 @@ mod tests {
         assert_eq!(rx.open_chunk(&25u32.to_be_bytes()).error, Some(Error::TooLarge(25, 24)));
         let mut rx = Receiver::new(&key, false, 8, None).unwrap();
         assert_eq!(rx.open_chunk(&[0, 0, 0, 0]).error, Some(Error::Empty));
+    }
+
+    #[test]
+    fn reserved_jobs_give_the_same_bytes_in_any_order() {
+        let key = [3u8; 32];
+        let mut sync_tx = Sender::new(&key, true, 100, None).unwrap();
+        let a = sync_tx.seal_packed(b"abcdef", &[2, 4]).unwrap();
+        let b = sync_tx.seal_packed(b"xyz", &[3]).unwrap();
+        let mut tx = Sender::new(&key, true, 100, None).unwrap();
+        let job_a = tx.reserve(&[2, 4], a.len()).unwrap();
+        let job_b = tx.reserve(&[3], b.len()).unwrap();
+        let (mut out_a, mut out_b) = (vec![0u8; a.len()], vec![0u8; b.len()]);
+        job_b.seal_parts(&[b"xyz"], &mut out_b).unwrap();
+        job_a.seal_parts(&[b"ab", b"cdef"], &mut out_a).unwrap();
+        assert_eq!((out_a.clone(), out_b.clone()), (a, b));
+        // The sync path goes on after the reserved nonces.
+        assert_eq!(tx.seal_packed(b"q", &[1]).unwrap(), sync_tx.seal_packed(b"q", &[1]).unwrap());
+        assert_eq!(tx.reserve(&[101], 121).err(), Some(Error::TooLarge(101, 100)));
+        assert!(matches!(tx.reserve(&[1], 20), Err(Error::LengthsMismatch(20, 21))));
+        assert!(job_a.seal_parts(&[b"abc", b"def"], &mut out_a).is_err());
+
+        // Opening: a job reserved for the first chunk, the second opened before it runs.
+        let mut rx = Receiver::new(&key, false, 100, None).unwrap();
+        let mut whole = [out_a, out_b].concat();
+        let (first, second) = whole.split_at_mut(22 + 24);
+        let job = rx.reserve_open(first);
+        let later = rx.open_in_place(second);
+        assert_eq!((later.lens, &second[..3]), (vec![3], &b"xyz"[..]));
+        let r = job.open_in_place(first);
+        assert_eq!((r.lens, r.consumed, r.error), (vec![2, 4], 46, None));
+        assert_eq!(&first[..6], b"abcdef");
+    }
+
+    #[test]
+    fn a_refusal_found_by_a_job_is_sticky() {
+        let key = [4u8; 32];
+        let mut tx = Sender::new(&key, true, 100, None).unwrap();
+        let mut sealed = tx.seal_packed(b"abcd", &[2, 2]).unwrap();
+        sealed[22 + 5] ^= 1; // the second frame's ciphertext
+        let mut rx = Receiver::new(&key, false, 100, None).unwrap();
+        let job = rx.reserve_open(&sealed);
+        let r = job.open_in_place(&mut sealed);
+        assert_eq!((r.lens, r.consumed, r.error), (vec![2], 22, Some(Error::DecryptFailed)));
+        assert_eq!(rx.open_in_place(&mut [0, 0, 0, 1]).error, Some(Error::DecryptFailed));
+        // A partial frame and a refused prefix are left to the job, which reports them as the sync path.
+        let mut rx = Receiver::new(&key, false, 8, None).unwrap();
+        let mut bad = 25u32.to_be_bytes();
+        let job = rx.reserve_open(&bad);
+        assert_eq!(job.open_in_place(&mut bad).error, Some(Error::TooLarge(25, 24)));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! napi glue: converts between JavaScript values and the concern modules; no logic of its own.
 
 use crate::{bitvec, cpu, dh, frame, quota, sign, zstd};
-use napi::bindgen_prelude::{BigInt, Buffer, Uint32Array, Uint8Array};
-use napi::{Error, Result, Status};
+use std::cell::RefCell;
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Uint32Array, Uint8Array};
+use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 fn invalid(detail: impl std::fmt::Display) -> Error {
@@ -171,9 +172,67 @@ pub struct OpenInPlaceResult {
     pub error: Option<String>,
 }
 
+impl From<frame::OpenedInPlace> for OpenInPlaceResult {
+    fn from(opened: frame::OpenedInPlace) -> Self {
+        OpenInPlaceResult {
+            lens: Uint32Array::new(opened.lens),
+            plain_len: opened.plain_len as u32,
+            consumed: opened.consumed as u32,
+            error: opened.error.map(|e| e.code().to_string()),
+        }
+    }
+}
+
+/// A batch sealed on the libuv thread pool: its nonces were taken when it was queued.
+pub struct SealTask {
+    job: frame::SealJob,
+    parts: Vec<Uint8Array>,
+    out: Uint8Array,
+}
+
+impl Task for SealTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        let parts: Vec<&[u8]> = self.parts.iter().map(|p| &p[..]).collect();
+        // SAFETY: the caller leaves `parts` and `out` alone until the promise settles (binding.ts says
+        // so); the task holds references to them, so they stay alive.
+        let out = unsafe { self.out.as_mut() };
+        self.job.seal_parts(&parts, out).map_err(frame_err)
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Frames opened in place on the libuv thread pool: their nonces were taken when it was queued.
+pub struct OpenTask {
+    job: frame::OpenJob,
+    chunk: Uint8Array,
+}
+
+impl Task for OpenTask {
+    type Output = frame::OpenedInPlace;
+    type JsValue = OpenInPlaceResult;
+
+    fn compute(&mut self) -> Result<frame::OpenedInPlace> {
+        // SAFETY: as in `SealTask::compute`, for `chunk`.
+        Ok(self.job.open_in_place(unsafe { self.chunk.as_mut() }))
+    }
+
+    fn resolve(&mut self, _env: Env, output: frame::OpenedInPlace) -> Result<OpenInPlaceResult> {
+        Ok(output.into())
+    }
+}
+
+// The ciphers' methods take `&self` (the state is in a RefCell): napi-rs holds the borrow of a method
+// that returns an AsyncTask until the task settles, so a `&mut self` method could not be called again
+// (another batch sealed, a small one sealed at once) while a large batch is sealed on the pool.
 #[napi]
 pub struct SendCipher {
-    inner: frame::Sender,
+    inner: RefCell<frame::Sender>,
 }
 
 #[napi]
@@ -181,23 +240,34 @@ impl SendCipher {
     #[napi(constructor)]
     pub fn new(key: Uint8Array, is_dialer: bool, max_plain_bytes: u32, counter: Option<Uint8Array>) -> Result<Self> {
         let inner = frame::Sender::new(&key, is_dialer, max_plain_bytes, counter.as_deref()).map_err(frame_err)?;
-        Ok(Self { inner })
+        Ok(Self { inner: RefCell::new(inner) })
     }
 
     /// Seal every plaintext packed in `plain` (lengths in `lens`) into `out`, which the caller
     /// allocates with exactly `sum(lens) + 20 * lens.length` bytes (no buffer crosses back).
     #[napi]
-    pub fn seal_into(&mut self, plain: &[u8], lens: &[u32], mut out: Uint8Array) -> Result<()> {
+    pub fn seal_into(&self, plain: &[u8], lens: &[u32], mut out: Uint8Array) -> Result<()> {
         // SAFETY: the call is synchronous and JS cannot touch `out` until it returns; no other view of it
         // is held on the Rust side.
         let out = unsafe { out.as_mut() };
-        self.inner.seal_into(plain, lens, out).map_err(frame_err)
+        self.inner.borrow_mut().seal_into(plain, lens, out).map_err(frame_err)
+    }
+
+    /// Seal one frame per plaintext of `parts` into `out` (exactly `sum(lengths) + 20 * parts.length`
+    /// bytes) on the libuv thread pool, copying each plaintext once, into its place. The batch is checked
+    /// (throwing as `sealInto` does) and its nonces taken now, so batches keep the order of the calls
+    /// whatever order they finish in. `parts` and `out` must not be touched until the promise settles.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn seal_parts_async(&self, parts: Vec<Uint8Array>, out: Uint8Array) -> Result<AsyncTask<SealTask>> {
+        let lens: Vec<u32> = parts.iter().map(|p| u32::try_from(p.len()).unwrap_or(u32::MAX)).collect();
+        let job = self.inner.borrow_mut().reserve(&lens, out.len()).map_err(frame_err)?;
+        Ok(AsyncTask::new(SealTask { job, parts, out }))
     }
 }
 
 #[napi]
 pub struct RecvCipher {
-    inner: frame::Receiver,
+    inner: RefCell<frame::Receiver>,
 }
 
 #[napi]
@@ -205,21 +275,24 @@ impl RecvCipher {
     #[napi(constructor)]
     pub fn new(key: Uint8Array, is_dialer: bool, max_plain_bytes: u32, counter: Option<Uint8Array>) -> Result<Self> {
         let inner = frame::Receiver::new(&key, is_dialer, max_plain_bytes, counter.as_deref()).map_err(frame_err)?;
-        Ok(Self { inner })
+        Ok(Self { inner: RefCell::new(inner) })
     }
 
     /// Open every complete frame at the start of `chunk`, decrypting in place: the plaintexts end up
     /// packed at `chunk[..plainLen]`.
     #[napi]
-    pub fn open_in_place(&mut self, mut chunk: Uint8Array) -> OpenInPlaceResult {
+    pub fn open_in_place(&self, mut chunk: Uint8Array) -> OpenInPlaceResult {
         // SAFETY: as in `seal_into`: synchronous, and the slice does not outlive the call.
-        let opened = self.inner.open_in_place(unsafe { chunk.as_mut() });
-        OpenInPlaceResult {
-            lens: Uint32Array::new(opened.lens),
-            plain_len: opened.plain_len as u32,
-            consumed: opened.consumed as u32,
-            error: opened.error.map(|e| e.code().to_string()),
-        }
+        self.inner.borrow_mut().open_in_place(unsafe { chunk.as_mut() }).into()
+    }
+
+    /// `openInPlace` on the libuv thread pool. The nonces of the complete frames are taken now (from
+    /// their length prefixes), so the bytes after them may be opened before this settles. `chunk` must
+    /// not be touched until the promise settles.
+    #[napi(ts_return_type = "Promise<OpenInPlaceResult>")]
+    pub fn open_in_place_async(&self, chunk: Uint8Array) -> AsyncTask<OpenTask> {
+        let job = self.inner.borrow_mut().reserve_open(&chunk);
+        AsyncTask::new(OpenTask { job, chunk })
     }
 }
 

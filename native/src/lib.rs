@@ -8,7 +8,9 @@
 //! (bad tag, oversize prefix, invalid zstd, a bad signature) are returned as data.
 //!
 //! # Not provided
-//! Async work: every function is synchronous, so a deterministic runtime stays deterministic.
+//! Async work beyond sealing and opening large batches (`sealPartsAsync`, `openInPlaceAsync`, on the
+//! libuv thread pool): every other function is synchronous. The stream layer uses the async pair only on
+//! real sockets, never on the deterministic runtime.
 
 #![deny(clippy::all)]
 

@@ -29,10 +29,18 @@ interface RawOpen {
 }
 interface RawCipher {
   sealInto?(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void
+  sealPartsAsync?(parts: Uint8Array[], out: Uint8Array): Promise<void>
   openInPlace?(chunk: Uint8Array): RawOpen
+  openInPlaceAsync?(chunk: Uint8Array): Promise<RawOpen>
 }
 const FRAME_OVERHEAD = 20
 type RawCtor = new (...args: unknown[]) => RawCipher
+
+/** An `OpenResult` of the frames opened in place in `chunk`. */
+function opened(chunk: Uint8Array, r: RawOpen): OpenResult {
+  // napi leaves an absent Option as undefined; the Binding promises null.
+  return { plain: chunk.subarray(0, r.plainLen), lens: r.lens, consumed: r.consumed, error: r.error ?? null }
+}
 
 /** ZSTD_COMPRESSBOUND: the largest output zstd can produce for `n` bytes of input. */
 function zstdCompressBound(n: number): number {
@@ -70,6 +78,20 @@ export function adaptNative(raw: unknown): Binding {
         throw typedError(err)
       }
     }
+    sealInto(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void {
+      try {
+        this.#inner.sealInto!(plain, lens, out)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+    sealFramesAsync(parts: Uint8Array[], out: Uint8Array): Promise<void> {
+      try {
+        return this.#inner.sealPartsAsync!(parts, out).catch((err: unknown) => Promise.reject(typedError(err)))
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
   }
 
   class NativeRecvCipher implements RecvCipher {
@@ -83,14 +105,27 @@ export function adaptNative(raw: unknown): Binding {
     }
     openFrames(chunk: Uint8Array): OpenResult {
       try {
-        const r = this.#inner.openInPlace!(chunk)
-        // napi leaves an absent Option as undefined; the Binding promises null.
-        return { plain: chunk.subarray(0, r.plainLen), lens: r.lens, consumed: r.consumed, error: r.error ?? null }
+        return opened(chunk, this.#inner.openInPlace!(chunk))
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+    openFramesAsync(chunk: Uint8Array): Promise<OpenResult> {
+      try {
+        return this.#inner.openInPlaceAsync!(chunk).then(
+          (r) => opened(chunk, r),
+          (err: unknown) => Promise.reject(typedError(err)),
+        )
       } catch (err) {
         throw typedError(err)
       }
     }
   }
+
+  // An addon built before the async pair: the connection then seals and opens synchronously.
+  const proto = (c: RawCtor) => c.prototype as RawCipher
+  if (typeof proto(r.SendCipher).sealPartsAsync !== 'function') delete (NativeSendCipher.prototype as Partial<SendCipher>).sealFramesAsync
+  if (typeof proto(r.RecvCipher).openInPlaceAsync !== 'function') delete (NativeRecvCipher.prototype as Partial<RecvCipher>).openFramesAsync
 
   class NativeQuotaTable implements QuotaTable {
     readonly #inner = new r.QuotaTable()

@@ -62,6 +62,20 @@ export interface SendCipher {
    * `ERR_INVALID_ARGUMENT` if the lengths do not add up to `plain.length`.
    */
   sealFrames(plain: Uint8Array, lens: Uint32Array): Uint8Array
+  /**
+   * Optional (the addon has it, the fallback not): `sealFrames` into `out`, which must be exactly
+   * `plain.length + 20 * lens.length` bytes (a caller that reuses its output buffers allocates none).
+   */
+  sealInto?(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void
+  /**
+   * Optional (the addon has it, the fallback not): seal on the libuv thread pool, for large batches.
+   * One frame per element of `parts`, each plaintext copied once, straight into `out` (exactly the sum
+   * of their lengths plus 20 per part; no packed plaintext). The batch is checked and its nonces taken
+   * at the call, so batches come out in the order of the calls whatever order they finish in; a
+   * refused batch throws as `sealFrames` does, at the call. `parts` and `out` must not be touched until
+   * the promise settles. Not for the deterministic runtime: the result arrives at a time of its own.
+   */
+  sealFramesAsync?(parts: Uint8Array[], out: Uint8Array): Promise<void>
 }
 
 /** Opening side of one connection direction. Expects the peer's role bit in the nonce. */
@@ -74,6 +88,13 @@ export interface RecvCipher {
    * `ERR_DECRYPT_FAILED`. After an error the cipher refuses all further input with the same error.
    */
   openFrames(chunk: Uint8Array): OpenResult
+  /**
+   * Optional (the addon has it, the fallback not): `openFrames` on the libuv thread pool, for large
+   * frames. The nonces of the complete frames are taken at the call (from their length prefixes), so
+   * the bytes after them may be opened before the promise settles. `chunk` must not be touched until it
+   * settles. Not for the deterministic runtime.
+   */
+  openFramesAsync?(chunk: Uint8Array): Promise<OpenResult>
 }
 
 /** How a backend creates a `SendCipher` or `RecvCipher` for one connection direction. */

@@ -165,3 +165,56 @@ describe.skipIf(!native)('native and fallback agree over long runs', () => {
     }
   })
 })
+
+describe.skipIf(!native)("the addon's own seal and open paths agree with the fallback", () => {
+  it('sealInto, sealFramesAsync and openFramesAsync give the bytes of sealFrames and openFrames, in call order', async () => {
+    const n = native!
+    const batches = fc.sample(arbFrames, { seed: FC_SEED, numRuns: 40 })
+    const txN = new n.SendCipher(KEY, false, 4096)
+    const txJ = new js.SendCipher(KEY, false, 4096)
+    const rxN = new n.RecvCipher(KEY, true, 4096)
+    const rxJ = new js.RecvCipher(KEY, true, 4096)
+    // Round-robin over the three ways to seal; the async ones are all started before any settles.
+    const sealed: Promise<Uint8Array>[] = batches.map((frames, i) => {
+      const { plain, lens } = pack(frames)
+      const out = new Uint8Array(plain.length + 20 * lens.length)
+      if (i % 3 === 0) return Promise.resolve(txN.sealFrames(plain, lens))
+      if (i % 3 === 1) return Promise.resolve((txN.sealInto!(plain, lens, out), out))
+      return txN.sealFramesAsync!(frames, out).then(() => out)
+    })
+    const all = await Promise.all(sealed)
+    batches.forEach((frames, i) => {
+      const { plain, lens } = pack(frames)
+      expect(hex(all[i]!)).toBe(hex(txJ.sealFrames(plain, lens)))
+    })
+    for (let i = 0; i < all.length; i++) {
+      const want = rxJ.openFrames(Uint8Array.from(all[i]!))
+      const got = i % 2 === 0 ? await rxN.openFramesAsync!(Uint8Array.from(all[i]!)) : rxN.openFrames(Uint8Array.from(all[i]!))
+      expect([hex(got.plain), Array.from(got.lens), got.consumed, got.error]).toEqual([hex(want.plain), Array.from(want.lens), want.consumed, want.error])
+    }
+  })
+
+  it('openFramesAsync reports a partial frame, a bad tag and a bad prefix as openFrames does, and a refusal sticks', async () => {
+    const n = native!
+    const frames = [Uint8Array.of(1, 2, 3), Uint8Array.of(4), new Uint8Array(100)]
+    const { plain, lens } = pack(frames)
+    const sealed = new js.SendCipher(KEY, true, 4096).sealFrames(plain, lens)
+    const variants = [sealed.subarray(0, sealed.length - 1), Uint8Array.from(sealed).map((b, i) => (i === 30 ? b ^ 1 : b)), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0, 0, 0x20, 0)]
+    for (const v of variants) {
+      const want = new js.RecvCipher(KEY, false, 4096).openFrames(Uint8Array.from(v))
+      const rx = new n.RecvCipher(KEY, false, 4096)
+      const got = await rx.openFramesAsync!(Uint8Array.from(v))
+      expect([hex(got.plain), Array.from(got.lens), got.consumed, got.error]).toEqual([hex(want.plain), Array.from(want.lens), want.consumed, want.error])
+      if (got.error) expect(rx.openFrames(Uint8Array.from(sealed)).error).toBe(got.error)
+    }
+  })
+
+  it('a refused async batch throws at the call and takes no nonce', () => {
+    const n = native!
+    const tx = new n.SendCipher(KEY, true, 8)
+    expect(() => tx.sealFramesAsync!([new Uint8Array(9)], new Uint8Array(29))).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }))
+    expect(() => tx.sealFramesAsync!([new Uint8Array(2)], new Uint8Array(21))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    const first = tx.sealFrames(Uint8Array.of(5), Uint32Array.of(1))
+    expect(hex(first)).toBe(hex(new js.SendCipher(KEY, true, 8).sealFrames(Uint8Array.of(5), Uint32Array.of(1))))
+  })
+})
