@@ -56,6 +56,13 @@ export interface Connection {
   readonly stream: Stream
   /** The remote address, as text. */
   readonly remote: Address
+  /**
+   * True for an operating-system socket (`NodeContext`); absent on the deterministic runtime. On a real
+   * socket, work for the connection may run on the libuv thread pool and finish at a time of its own
+   * (which would break a deterministic replay), and `sink.send` no longer refers to its bytes once it
+   * has resolved (the kernel has them), so the writer may reuse the buffer.
+   */
+  readonly isRealSocket?: boolean
 }
 
 /** A bound address accepting incoming connections. */

@@ -150,6 +150,7 @@ function wrap(socket: Socket, highWater: number): Connection {
   const remote = formatAddress(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0)
   return {
     remote,
+    isRealSocket: true,
     stream: {
       recv: async () => {
         if (!started) {

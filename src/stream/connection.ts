@@ -10,9 +10,15 @@
  * directions; the nonce's role bit keeps them apart.
  *
  * After the handshake, `EncryptedConnection.send` queues a message; a writer drains everything queued
- * into one `sealFrames` call and one socket write. The reader opens every complete frame of each chunk
- * in one call. Any refused frame (too large, zero length, failed tag: tampering, replay or reordering)
- * or a nonce overflow ends the connection with that typed error.
+ * into one `sealFrames` call and one socket write per batch (up to BATCH_BYTES), with up to
+ * WRITES_IN_FLIGHT writes outstanding. On a real socket a large batch is sealed into a buffer of the
+ * process's pool (`pool.ts`), taken back once written: no fresh pages to fault in, no external memory
+ * for the garbage collector to chase. With `StreamConfig.threadPool`, batches and frames from 256 KiB
+ * are sealed and opened on the libuv thread pool instead (nonces taken at the call, writes kept in
+ * nonce order), which frees the event loop but costs CPU (see that field). The reader opens every
+ * complete frame of each chunk in one call, in place. Any refused frame (too large, zero length,
+ * failed tag: tampering, replay or reordering) or a nonce overflow ends the connection with that typed
+ * error.
  *
  * ## Not provided
  * Forward secrecy beyond the connection (ephemeral keys are per connection, nothing is rotated within
@@ -26,13 +32,16 @@
  */
 import { ClosedError, DecryptFailedError, FrameEmptyError, FrameTooLargeError, HandshakeError, HandshakeTimeoutError, NonceOverflowError, P2pError } from '../errors.js'
 import { binding as activeBinding } from '../native/load.js'
-import type { Binding, OpenErrorCode, RecvCipher, SendCipher } from '../native/binding.js'
+import type { Binding, OpenErrorCode, OpenResult, RecvCipher, SendCipher } from '../native/binding.js'
 import { TIMER_CANCELLED, type Connection, type Context } from '../runtime/context.js'
 import { verifyStreamConfig, type StreamConfig } from './config.js'
 import { FrameReader, concat, frame } from './framing.js'
 import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
+import { giveBuffer, takeBuffer } from './pool.js'
 
 const TAG = 16
+/** Bytes a frame adds to its plaintext: the length prefix and the tag. */
+const FRAME_OVERHEAD = 4 + TAG
 /** Frames above this size (bytes, with prefix) are assembled in one buffer as they arrive. */
 const ASSEMBLE_FROM = 64 << 10
 /**
@@ -45,6 +54,13 @@ export const BATCH_BYTES = activeBinding.name === 'native' ? 1 << 20 : 64 << 10
 const OPEN_SLICE_FALLBACK = 16 << 10
 /** Sealed batches written to the socket and not yet completed, at most. */
 const WRITES_IN_FLIGHT = 2
+/**
+ * With `StreamConfig.threadPool` (real sockets, addon only), batches (plaintext bytes) and frames
+ * (bytes with prefix) from this size on are sealed or opened on the libuv thread pool: the event loop
+ * writes the previous batch, or reads the next frame, meanwhile. Smaller ones are sealed and opened at
+ * once (an async call costs tens of microseconds of latency).
+ */
+const ASYNC_FROM = 256 << 10
 const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
@@ -110,7 +126,7 @@ export async function upgradeDialer(ctx: Context, cfg: StreamConfig, conn: Conne
       throw e
     }
     if (!bytesEqual(theirs.peer, expectedPeer)) throw new HandshakeError('WrongPeer', `answered by ${Buffer.from(theirs.peer).toString('hex')}`)
-    const c = new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b)
+    const c = new EncryptedConnection(conn, deriveKey(b, secret, theirs.ephemeral), true, cfg.maxMessageBytes, theirs.peer, reader.takeBuffered(), b, cfg.threadPool === true)
     c.timing = { skewMs: Number(theirs.timestamp) - (sentAt + receivedAt) / 2, rttMs: receivedAt - sentAt }
     return c
   })())
@@ -162,7 +178,7 @@ export async function upgradeListener(ctx: Context, incoming: IncomingConnection
   const b = cfg.backend ?? activeBinding
   return beforeDeadline(ctx, cfg, conn, deadline, (async () => {
     await sendHandshake(conn, createHandshake(cfg, incoming.peer, b.x25519PublicKey(secret), ctx.now()))
-    const c = new EncryptedConnection(conn, deriveKey(b, secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered(), b)
+    const c = new EncryptedConnection(conn, deriveKey(b, secret, ephemeral), false, cfg.maxMessageBytes, incoming.peer, reader.takeBuffered(), b, cfg.threadPool === true)
     c.timing = { skewMs: incoming.state.skewMs }
     return c
   })())
@@ -197,6 +213,15 @@ export class EncryptedConnection {
   /** Most frame bytes opened per call (see `#open`). */
   readonly #openSlice: number
   #received = 0
+  /** Whether the connection is a real socket (see `Connection.isRealSocket`): sealed batches in pooled buffers. */
+  readonly #isRealSocket: boolean
+  /** Whether large batches and frames go to the thread pool (see ASYNC_FROM). */
+  readonly #isAsync: boolean
+  /**
+   * Resolves once the last batch sealed on the thread pool has been handed to the socket; undefined
+   * when none is pending. Batches are handed over in the order they were sealed (their nonces' order).
+   */
+  #tail: Promise<void> | undefined
 
   /**
    * An encrypted connection over `conn` with the 32-byte shared `key`; `buffered` holds bytes read past
@@ -213,10 +238,14 @@ export class EncryptedConnection {
     readonly peer: Uint8Array,
     buffered: Uint8Array,
     b: Binding = activeBinding,
+    /** Seal and open large batches on the thread pool (see `StreamConfig.threadPool`). */
+    isThreadPool = false,
   ) {
     this.#openSlice = b.name === 'native' ? Infinity : OPEN_SLICE_FALLBACK
     this.#sealer = new b.SendCipher(key, isDialer, maxMessageBytes)
     this.#opener = new b.RecvCipher(key, isDialer, maxMessageBytes)
+    this.#isRealSocket = conn.isRealSocket === true
+    this.#isAsync = isThreadPool && this.#isRealSocket && typeof this.#sealer.sealFramesAsync === 'function' && typeof this.#opener.openFramesAsync === 'function'
     this.#pending = buffered
   }
 
@@ -280,42 +309,92 @@ export class EncryptedConnection {
     }
   }
 
-  /** Seal the next batch (up to BATCH_BYTES, at least one message) and write it; settles its callers. */
+  /**
+   * Seal the next batch (up to BATCH_BYTES, at least one message) and write it; settles its callers.
+   * With the thread pool on, a large batch (ASYNC_FROM) is sealed there, from the messages themselves;
+   * otherwise at once, from one packed copy of them when there are several.
+   */
   #writeBatch(): Promise<void> {
     let n = 0
-    for (let bytes = 0; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
+    let bytes = 0
+    for (; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
     const batch = this.#queue.splice(0, n)
-    let plain: Uint8Array
-    const lens = new Uint32Array(batch.length)
-    if (batch.length === 1) {
-      plain = batch[0]!.msg
-      lens[0] = plain.length
-    } else {
-      let size = 0
-      for (const b of batch) size += b.msg.length
-      plain = new Uint8Array(size)
-      let off = 0
-      batch.forEach((b, i) => {
-        plain.set(b.msg, off)
-        off += b.msg.length
-        lens[i] = b.msg.length
-      })
-    }
     const failed = (e: unknown) => {
       const err = e instanceof P2pError ? e : new ClosedError('send failed', { cause: e })
       this.#fail(err)
       for (const b of batch) b.done(err)
     }
-    let sealed: Uint8Array
+    const size = bytes + n * FRAME_OVERHEAD
+    // On a real socket a large batch is sealed into a pooled buffer, given back once written.
+    const pooled = this.#isRealSocket && this.#sealer.sealInto ? takeBuffer(size) : undefined
+    const out = pooled?.subarray(0, size)
+    let sealed: Uint8Array | Promise<Uint8Array>
     try {
-      sealed = this.#sealer.sealFrames(plain, lens)
+      if (this.#isAsync && bytes >= ASYNC_FROM) {
+        const o = out ?? new Uint8Array(size)
+        sealed = this.#sealer.sealFramesAsync!(
+          batch.map((b) => b.msg),
+          o,
+        ).then(() => o)
+      } else sealed = this.#sealPacked(batch, bytes, out)
     } catch (e) {
+      if (pooled) giveBuffer(pooled)
       failed(e)
       return Promise.resolve()
     }
-    return this.conn.sink.send(sealed).then(() => {
+    return this.#handOver(sealed).then(() => {
+      if (pooled) giveBuffer(pooled)
       for (const b of batch) b.done()
     }, failed)
+  }
+
+  /** Seal `batch` (`bytes` of plaintext) at once, into `out` when given, from one packed copy of a batch of several. */
+  #sealPacked(batch: { msg: Uint8Array }[], bytes: number, out: Uint8Array | undefined): Uint8Array {
+    const lens = new Uint32Array(batch.length)
+    let plain: Uint8Array
+    if (batch.length === 1) {
+      lens[0] = bytes
+      plain = batch[0]!.msg
+    } else {
+      plain = new Uint8Array(bytes)
+      let off = 0
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i]!.msg
+        plain.set(m, off)
+        off += m.length
+        lens[i] = m.length
+      }
+    }
+    if (out === undefined) return this.#sealer.sealFrames(plain, lens)
+    this.#sealer.sealInto!(plain, lens, out)
+    return out
+  }
+
+  /**
+   * Write `sealed` once every batch sealed before it has been handed to the socket: batches sealed on
+   * the thread pool may finish out of order, the frames must not. Resolves once written.
+   */
+  #handOver(sealed: Uint8Array | Promise<Uint8Array>): Promise<void> {
+    const prev = this.#tail
+    if (prev === undefined && sealed instanceof Uint8Array) return this.conn.sink.send(sealed)
+    let handed!: () => void
+    const tail = new Promise<void>((r) => (handed = r))
+    this.#tail = tail
+    const turn = () => {
+      if (this.#tail === tail) this.#tail = undefined
+      handed()
+    }
+    return (prev === undefined ? Promise.resolve(sealed) : prev.then(() => sealed)).then(
+      (s) => {
+        const written = this.conn.sink.send(s)
+        turn()
+        return written
+      },
+      (e: unknown) => {
+        turn()
+        throw e
+      },
+    )
   }
 
   /**
@@ -361,8 +440,11 @@ export class EncryptedConnection {
         if (this.#filled < this.#assembly.length) continue
         const whole = this.#assembly
         this.#assembly = undefined
-        this.#open(whole)
-        if (!this.#error) this.#pending = take < chunk.length ? chunk.subarray(take) : EMPTY
+        const rest = take < chunk.length ? chunk.subarray(take) : EMPTY
+        // A large frame is opened on the thread pool: meanwhile the event loop reads the next chunks.
+        if (this.#isAsync && whole.length >= ASYNC_FROM) this.#opened(whole, await this.#opener.openFramesAsync!(whole))
+        else this.#open(whole)
+        if (!this.#error) this.#pending = rest
         continue
       }
       // The runtime hands us the chunk; it is opened in place.
@@ -398,7 +480,11 @@ export class EncryptedConnection {
       const first = 4 + new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0)
       buf = buf.subarray(0, Math.min(buf.length, Math.max(this.#openSlice, first)))
     }
-    const r = this.#opener.openFrames(buf)
+    this.#opened(whole, this.#opener.openFrames(buf))
+  }
+
+  /** Take what `openFrames` opened of `whole` (or of its start) into the ready queue. */
+  #opened(whole: Uint8Array, r: OpenResult): void {
     let off = 0
     for (const len of r.lens) {
       this.#ready.push(r.plain.subarray(off, off + len))

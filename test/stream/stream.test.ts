@@ -191,6 +191,32 @@ describe('the encrypted connection', () => {
   })
 })
 
+describe('large batches', () => {
+  const BIG = 1 << 20
+  // Sizes around the pooled (64 KiB) and thread-pool (256 KiB) thresholds, queued all at once so that
+  // batches mix them; each message has its own bytes, so a buffer reused too early would show.
+  const msgs = [BIG, 100, 300 << 10, BIG, 70 << 10, 1, BIG - 1, 64 << 10, 256 << 10, BIG].map((size, k) => new Uint8Array(size).map((_, i) => (i * 13 + k * 101) % 251))
+  const roundTrip = async (ctx: Context, at: string, threadPool: boolean) => {
+    const cfg = (seed: number) => config(seed, { maxMessageBytes: BIG + 64, threadPool })
+    const l = await ctx.listen(at)
+    const server = echoServer(ctx, l, cfg(1))
+    const conn = await upgradeDialer(ctx, cfg(0), await ctx.dial(l.address), PEER)
+    for (let round = 0; round < 2; round++) {
+      const sent = msgs.map((m) => conn.send(m))
+      for (const m of msgs) expect(Buffer.from(await conn.recv()).equals(m)).toBe(true)
+      await Promise.all(sent)
+    }
+    conn.close()
+    l.close()
+    await server.done
+  }
+
+  it.each([false, true])('come back whole and in order over real sockets (threadPool=%s)', (threadPool) => roundTrip(new NodeContext(), '127.0.0.1:0', threadPool))
+
+  it('threadPool is ignored on the deterministic runtime (no work leaves its queue)', () =>
+    new DeterministicRuntime({ seed: 7 }).run((ctx) => roundTrip(ctx, '127.0.0.1:9003', true)))
+})
+
 describe('bad frames after the handshake', () => {
   /** A dialer whose socket lets the test rewrite what it sends after the handshake. */
   async function tampered(ctx: Context, at: string, rewrite: (frames: Uint8Array[]) => Uint8Array[]): Promise<{ err: unknown; healthy: boolean }> {
