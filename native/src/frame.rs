@@ -184,6 +184,28 @@ impl Sender {
         Ok(())
     }
 
+    /// Seal frames whose plaintexts the caller has already put in place: `buf` is `sealed_len(lens)`
+    /// bytes, each frame's plaintext after 4 bytes left for its prefix and followed by 16 left for its
+    /// tag. Writes the prefixes and tags and encrypts in place (no copy). Checks everything first.
+    pub fn seal_in_place(&mut self, buf: &mut [u8], lens: &[u32]) -> Result<(), Error> {
+        self.check(lens, None, buf.len())?;
+        let mut off = 0usize;
+        for &len in lens {
+            let len = len as usize;
+            buf[off..off + PREFIX_LENGTH].copy_from_slice(&((len + TAG_LENGTH) as u32).to_be_bytes());
+            let body = off + PREFIX_LENGTH;
+            let nonce = AeadNonce::assume_unique_for_key(self.counter.bytes());
+            let tag = self
+                .aead
+                .seal_in_place_separate_tag(nonce, Aad::empty(), &mut buf[body..body + len])
+                .map_err(|_| Error::TooLarge(len, self.max_plain))?;
+            buf[body + len..body + len + TAG_LENGTH].copy_from_slice(tag.as_ref());
+            self.counter.step()?;
+            off = body + len + TAG_LENGTH;
+        }
+        Ok(())
+    }
+
     /// Check a batch (every length, `out_len == sealed_len(lens)`, the nonce budget) and take its
     /// nonces: the returned job seals it, on any thread; the counter has already moved past it, so the
     /// next batch may be reserved (and sealed) before this one is. On error nothing is taken.
@@ -502,6 +524,21 @@ mod tests {
         let r = job.open_in_place(first);
         assert_eq!((r.lens, r.consumed, r.error), (vec![2, 4], 46, None));
         assert_eq!(&first[..6], b"abcdef");
+    }
+
+    #[test]
+    fn sealing_in_place_gives_the_packed_bytes() {
+        let key = [5u8; 32];
+        let mut a = Sender::new(&key, false, 100, None).unwrap();
+        let mut b = Sender::new(&key, false, 100, None).unwrap();
+        let want = a.seal_packed(b"abcdefg", &[3, 0, 4]).unwrap();
+        let mut buf = vec![0xeeu8; want.len()];
+        buf[4..7].copy_from_slice(b"abc");
+        buf[4 + 3 + 16 + 4 + 16 + 4..][..4].copy_from_slice(b"defg");
+        b.seal_in_place(&mut buf, &[3, 0, 4]).unwrap();
+        assert_eq!(buf, want);
+        assert_eq!(b.seal_in_place(&mut [0u8; 20], &[101]).unwrap_err(), Error::TooLarge(101, 100));
+        assert!(matches!(b.seal_in_place(&mut [0u8; 20], &[1]), Err(Error::LengthsMismatch(20, 21))));
     }
 
     #[test]

@@ -253,6 +253,16 @@ impl SendCipher {
         self.inner.borrow_mut().seal_into(plain, lens, out).map_err(frame_err)
     }
 
+    /// Seal frames whose plaintexts are already in place in `frames` (exactly `sum(lens) + 20 *
+    /// lens.length` bytes): each after 4 bytes left for its length prefix, followed by 16 left for its
+    /// tag. Encrypts in place; throws as `sealInto` does (nothing sealed, counter unchanged).
+    #[napi]
+    pub fn seal_in_place(&self, mut frames: Uint8Array, lens: &[u32]) -> Result<()> {
+        // SAFETY: as in `seal_into`.
+        let frames = unsafe { frames.as_mut() };
+        self.inner.borrow_mut().seal_in_place(frames, lens).map_err(frame_err)
+    }
+
     /// Seal one frame per plaintext of `parts` into `out` (exactly `sum(lengths) + 20 * parts.length`
     /// bytes) on the libuv thread pool, copying each plaintext once, into its place. The batch is checked
     /// (throwing as `sealInto` does) and its nonces taken now, so batches keep the order of the calls

@@ -29,6 +29,7 @@ interface RawOpen {
 }
 interface RawCipher {
   sealInto?(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void
+  sealInPlace?(frames: Uint8Array, lens: Uint32Array): void
   sealPartsAsync?(parts: Uint8Array[], out: Uint8Array): Promise<void>
   openInPlace?(chunk: Uint8Array): RawOpen
   openInPlaceAsync?(chunk: Uint8Array): Promise<RawOpen>
@@ -78,9 +79,9 @@ export function adaptNative(raw: unknown): Binding {
         throw typedError(err)
       }
     }
-    sealInto(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void {
+    sealInPlace(frames: Uint8Array, lens: Uint32Array): void {
       try {
-        this.#inner.sealInto!(plain, lens, out)
+        this.#inner.sealInPlace!(frames, lens)
       } catch (err) {
         throw typedError(err)
       }
@@ -122,9 +123,10 @@ export function adaptNative(raw: unknown): Binding {
     }
   }
 
-  // An addon built before the async pair: the connection then seals and opens synchronously.
+  // An addon built before these methods: the connection then does without them.
   const proto = (c: RawCtor) => c.prototype as RawCipher
   if (typeof proto(r.SendCipher).sealPartsAsync !== 'function') delete (NativeSendCipher.prototype as Partial<SendCipher>).sealFramesAsync
+  if (typeof proto(r.SendCipher).sealInPlace !== 'function') delete (NativeSendCipher.prototype as Partial<SendCipher>).sealInPlace
   if (typeof proto(r.RecvCipher).openInPlaceAsync !== 'function') delete (NativeRecvCipher.prototype as Partial<RecvCipher>).openFramesAsync
 
   class NativeQuotaTable implements QuotaTable {

@@ -63,10 +63,13 @@ export interface SendCipher {
    */
   sealFrames(plain: Uint8Array, lens: Uint32Array): Uint8Array
   /**
-   * Optional (the addon has it, the fallback not): `sealFrames` into `out`, which must be exactly
-   * `plain.length + 20 * lens.length` bytes (a caller that reuses its output buffers allocates none).
+   * Optional (the addon has it, the fallback not): `sealFrames` of plaintexts the caller has already
+   * put in place in `frames` (exactly `sum(lens) + 20 * lens.length` bytes: each plaintext after 4
+   * bytes left for its length prefix, followed by 16 left for its tag). Writes the prefixes and tags
+   * and encrypts in place, so a caller that reuses its buffers copies each message once and allocates
+   * nothing. Throws as `sealFrames` does (nothing sealed, counter unchanged).
    */
-  sealInto?(plain: Uint8Array, lens: Uint32Array, out: Uint8Array): void
+  sealInPlace?(frames: Uint8Array, lens: Uint32Array): void
   /**
    * Optional (the addon has it, the fallback not): seal on the libuv thread pool, for large batches.
    * One frame per element of `parts`, each plaintext copied once, straight into `out` (exactly the sum

@@ -201,7 +201,7 @@ function openError(code: OpenErrorCode, size: number, limit: number, index: numb
 export class EncryptedConnection {
   readonly #sealer: SendCipher
   readonly #opener: RecvCipher
-  readonly #queue: { msg: Uint8Array; done: (e?: unknown) => void }[] = []
+  readonly #queue: Queued[] = []
   #flushing = false
   #pending: Uint8Array
   readonly #ready: Uint8Array[] = []
@@ -265,23 +265,27 @@ export class EncryptedConnection {
     if (this.#error) return Promise.reject(this.#error)
     if (msg.length > this.maxMessageBytes) return Promise.reject(new FrameTooLargeError(msg.length, this.maxMessageBytes))
     return new Promise((resolve, reject) => {
-      this.#queue.push({ msg, done: (e) => (e ? reject(e) : resolve()) })
+      this.#queue.push({ msg, length: msg.length, done: (e) => (e ? reject(e) : resolve()) })
       if (!this.#flushing) void this.#flush()
     })
   }
 
   /**
    * Queue several messages at once; resolves once they were written (one promise for all of them).
-   * Rejects as `send` does; if one message is over the limit, none is queued.
+   * A message may be given as its parts (an array), which make one frame: a protobuf header and the
+   * payload it wraps need not be copied into one array first (on a real socket with the addon, each
+   * part is copied once, into the sealed batch). Rejects as `send` does; if one message is over the
+   * limit, none is queued.
    */
-  sendMany(msgs: Uint8Array[]): Promise<void> {
+  sendMany(msgs: readonly (Uint8Array | readonly Uint8Array[])[]): Promise<void> {
     if (this.#error) return Promise.reject(this.#error)
-    for (const m of msgs) if (m.length > this.maxMessageBytes) return Promise.reject(new FrameTooLargeError(m.length, this.maxMessageBytes))
+    const lens = msgs.map(lengthOf)
+    for (const n of lens) if (n > this.maxMessageBytes) return Promise.reject(new FrameTooLargeError(n, this.maxMessageBytes))
     if (msgs.length === 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const last = msgs.length - 1
-      for (let i = 0; i < last; i++) this.#queue.push({ msg: msgs[i]!, done: NO_OP })
-      this.#queue.push({ msg: msgs[last]!, done: (e) => (e ? reject(e) : resolve()) })
+      for (let i = 0; i < last; i++) this.#queue.push({ msg: msgs[i]!, length: lens[i]!, done: NO_OP })
+      this.#queue.push({ msg: msgs[last]!, length: lens[last]!, done: (e) => (e ? reject(e) : resolve()) })
       if (!this.#flushing) void this.#flush()
     })
   }
@@ -317,7 +321,7 @@ export class EncryptedConnection {
   #writeBatch(): Promise<void> {
     let n = 0
     let bytes = 0
-    for (; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.msg.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.msg.length
+    for (; n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.length <= BATCH_BYTES); n++) bytes += this.#queue[n]!.length
     const batch = this.#queue.splice(0, n)
     const failed = (e: unknown) => {
       const err = e instanceof P2pError ? e : new ClosedError('send failed', { cause: e })
@@ -325,18 +329,21 @@ export class EncryptedConnection {
       for (const b of batch) b.done(err)
     }
     const size = bytes + n * FRAME_OVERHEAD
-    // On a real socket a large batch is sealed into a pooled buffer, given back once written.
-    const pooled = this.#isRealSocket && this.#sealer.sealInto ? takeBuffer(size) : undefined
-    const out = pooled?.subarray(0, size)
+    // On a real socket a large batch is sealed in place in a pooled buffer, given back once written.
+    const pooled = this.#isRealSocket && this.#sealer.sealInPlace ? takeBuffer(size) : undefined
     let sealed: Uint8Array | Promise<Uint8Array>
     try {
       if (this.#isAsync && bytes >= ASYNC_FROM) {
-        const o = out ?? new Uint8Array(size)
+        const o = pooled?.subarray(0, size) ?? new Uint8Array(size)
         sealed = this.#sealer.sealFramesAsync!(
-          batch.map((b) => b.msg),
+          batch.map((b) => joined(b.msg, b.length)),
           o,
         ).then(() => o)
-      } else sealed = this.#sealPacked(batch, bytes, out)
+      } else if (pooled) {
+        sealed = this.#sealInPlace(batch, pooled.subarray(0, size))
+      } else {
+        sealed = this.#sealPacked(batch, bytes)
+      }
     } catch (e) {
       if (pooled) giveBuffer(pooled)
       failed(e)
@@ -348,26 +355,39 @@ export class EncryptedConnection {
     }, failed)
   }
 
-  /** Seal `batch` (`bytes` of plaintext) at once, into `out` when given, from one packed copy of a batch of several. */
-  #sealPacked(batch: { msg: Uint8Array }[], bytes: number, out: Uint8Array | undefined): Uint8Array {
+  /** Copy each message of `batch` to its frame's place in `out` and seal them there. */
+  #sealInPlace(batch: Queued[], out: Uint8Array): Uint8Array {
     const lens = new Uint32Array(batch.length)
-    let plain: Uint8Array
+    let off = 0
+    for (let i = 0; i < batch.length; i++) {
+      const { msg, length } = batch[i]!
+      off += 4
+      if (msg instanceof Uint8Array) out.set(msg, off)
+      else for (let p = 0, at = off; p < msg.length; at += msg[p]!.length, p++) out.set(msg[p]!, at)
+      off += length + TAG
+      lens[i] = length
+    }
+    this.#sealer.sealInPlace!(out, lens)
+    return out
+  }
+
+  /** Seal `batch` (`bytes` of plaintext) at once, from one packed copy when it has several messages or parts. */
+  #sealPacked(batch: Queued[], bytes: number): Uint8Array {
+    const lens = new Uint32Array(batch.length)
     if (batch.length === 1) {
       lens[0] = bytes
-      plain = batch[0]!.msg
-    } else {
-      plain = new Uint8Array(bytes)
-      let off = 0
-      for (let i = 0; i < batch.length; i++) {
-        const m = batch[i]!.msg
-        plain.set(m, off)
-        off += m.length
-        lens[i] = m.length
-      }
+      return this.#sealer.sealFrames(joined(batch[0]!.msg, bytes), lens)
     }
-    if (out === undefined) return this.#sealer.sealFrames(plain, lens)
-    this.#sealer.sealInto!(plain, lens, out)
-    return out
+    const plain = new Uint8Array(bytes)
+    let off = 0
+    for (let i = 0; i < batch.length; i++) {
+      const { msg, length } = batch[i]!
+      if (msg instanceof Uint8Array) plain.set(msg, off)
+      else for (let p = 0, at = off; p < msg.length; at += msg[p]!.length, p++) plain.set(msg[p]!, at)
+      off += length
+      lens[i] = length
+    }
+    return this.#sealer.sealFrames(plain, lens)
   }
 
   /**
@@ -523,3 +543,22 @@ export class EncryptedConnection {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** A queued message (or its parts, which make one frame), its length, and its caller's callback. */
+type Queued = { msg: Uint8Array | readonly Uint8Array[]; length: number; done: (e?: unknown) => void }
+
+function lengthOf(m: Uint8Array | readonly Uint8Array[]): number {
+  if (m instanceof Uint8Array) return m.length
+  let n = 0
+  for (const p of m) n += p.length
+  return n
+}
+
+/** The message as one array: itself, or its parts copied into one (`length` bytes in all). */
+function joined(m: Uint8Array | readonly Uint8Array[], length: number): Uint8Array {
+  if (m instanceof Uint8Array) return m
+  if (m.length === 1) return m[0]!
+  const out = new Uint8Array(length)
+  for (let p = 0, at = 0; p < m.length; at += m[p]!.length, p++) out.set(m[p]!, at)
+  return out
+}
