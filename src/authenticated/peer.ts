@@ -404,11 +404,16 @@ export class PeerConnection {
   }
 
   #control_(m: Message, label: string): void {
+    this.#controlBytes(encodeMessage(m), label)
+  }
+
+  /** Queue an encoded control message (read-only: it may be shared with other peers). */
+  #controlBytes(bytes: Uint8Array, label: string): void {
     if (this.#control.length >= this.cfg.mailboxSize) {
       this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'control_queue_full' })
       return
     }
-    this.#control.push({ bytes: encodeMessage(m), message: label, channel: -1, slot: undefined, expiresAt: Infinity, seq: 0, high: true })
+    this.#control.push({ bytes, message: label, channel: -1, slot: undefined, expiresAt: Infinity, seq: 0, high: true })
     this.#kick()
   }
 
@@ -421,13 +426,21 @@ export class PeerConnection {
   /**
    * One gossip tick: queue a bit vector of one tracked set (picked at random), or end the connection if
    * the peer is no longer tracked. Run once when the connection starts, then by the network's gossip
-   * timer every `gossipBitVecFrequencyMs` (one timer for all peers, not one per connection).
+   * timer every `gossipBitVecFrequencyMs` (one timer for all peers, not one per connection). `tick`
+   * holds the encoded bit vectors of this tick by set index: every peer of one tick is sent the same
+   * bytes, encoded once (a node with a thousand peers would otherwise copy and encode a thousand).
    */
-  gossip(): void {
+  gossip(tick?: Map<bigint, Uint8Array>): void {
     if (this.#ended) return
     if (!this.tracker.directory.isTracked(this.peer)) return this.kill('untracked')
-    const g = this.tracker.directory.gossip((n) => this.ctx.randomInt(n))
-    if (g) this.#control_({ type: 'bitVec', index: g.index, bits: g.bits }, BITVEC)
+    const set = this.tracker.directory.gossipSet((n) => this.ctx.randomInt(n))
+    if (!set) return
+    let bytes = tick?.get(set.index)
+    if (!bytes) {
+      bytes = encodeMessage({ type: 'bitVec', index: set.index, bits: set.bits.toWire() })
+      tick?.set(set.index, bytes)
+    }
+    this.#controlBytes(bytes, BITVEC)
   }
 
   async #write(): Promise<void> {

@@ -324,9 +324,14 @@ export class Directory {
 
   /** The gossip tick: one tracked set's bit vector, picked with `pick(n)` in [0, n); none without sets. */
   gossip(pick: (n: number) => number): { index: bigint; bits: Uint8Array } | undefined {
+    const set = this.gossipSet(pick)
+    return set && { index: set.index, bits: set.bits.toWire() }
+  }
+
+  /** The set `gossip` would pick (read-only): for a caller that encodes its bit vector once for many peers. */
+  gossipSet(pick: (n: number) => number): PeerSet | undefined {
     if (this.#sets.length === 0) return undefined
-    const set = this.#sets[pick(this.#sets.length)]!
-    return { index: set.index, bits: set.bits.toWire() }
+    return this.#sets[pick(this.#sets.length)]!
   }
 
   /** Answer a peer's bit vector (PROTOCOL.md 5.4). */
