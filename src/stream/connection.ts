@@ -467,11 +467,48 @@ export class EncryptedConnection {
         if (!this.#error) this.#pending = rest
         continue
       }
-      // The runtime hands us the chunk; it is opened in place.
-      this.#pending = this.#pending.length === 0 ? chunk : concat(this.#pending, chunk)
+      // The runtime hands us the chunk; it is opened in place. A frame split across chunks is
+      // completed alone, copying only its own bytes, not the whole chunk onto it.
+      if (this.#pending.length > 0) {
+        const rest = this.#joinPending(chunk)
+        this.#open(this.#pending)
+        if (this.#error) continue
+        if (this.#pending.length > 0) {
+          // Still one partial frame (the chunk ended inside it): a large one is assembled from here.
+          this.#startAssembly()
+          continue
+        }
+        this.#pending = rest
+      } else {
+        this.#pending = chunk
+      }
+      if (this.#pending.length === 0) continue
       this.#open(this.#pending)
       this.#startAssembly()
     }
+  }
+
+  /**
+   * `#pending` holds the start of one frame (every whole frame before it was opened): extend it with
+   * the bytes of `chunk` that frame still needs (its length prefix first, if split) and return the
+   * rest of the chunk, untouched.
+   */
+  #joinPending(chunk: Uint8Array): Uint8Array {
+    let p = this.#pending
+    let c = chunk
+    if (p.length < 4) {
+      const k = Math.min(4 - p.length, c.length)
+      p = concat(p, c.subarray(0, k))
+      c = c.subarray(k)
+      if (p.length < 4) {
+        this.#pending = p
+        return EMPTY
+      }
+    }
+    const need = 4 + new DataView(p.buffer, p.byteOffset, 4).getUint32(0)
+    const take = Math.min(Math.max(0, need - p.length), c.length)
+    this.#pending = take === 0 ? p : concat(p, c.subarray(0, take))
+    return c.subarray(take)
   }
 
   /**
