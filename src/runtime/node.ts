@@ -208,16 +208,8 @@ const RESUME_BELOW_BYTES = 256 << 10
 /** How long (ms of wall time) paced loops may run between two turns of the event loop. */
 export const PACE_MS = 1
 
-/**
- * When the event loop was last seen turning (shared by the whole process), and whether a probe is
- * armed: a `setImmediate` that records the time of the next turn, whatever made the loop turn.
- */
-const pacing = { turnedAt: performance.now(), isProbing: false }
-
-function probe(): void {
-  pacing.turnedAt = performance.now()
-  pacing.isProbing = false
-}
+/** When a paced loop last let the event loop turn (shared by the whole process). */
+const pacing = { turnedAt: performance.now() }
 
 /** Connections a listener holds for `accept()` before it closes new ones at once. */
 const MAX_UNACCEPTED = 1024
@@ -243,21 +235,18 @@ export class NodeContext implements Context {
   }
 
   /**
-   * Yields only when the event loop has not turned for `PACE_MS` of wall time. Each call arms a probe
-   * (one `setImmediate` at a time for the whole process) that notes when the loop next turns, so a
-   * loop that waits for I/O anyway (each turn fires the probe) never yields here, and one that runs
-   * without the loop turning (writes that complete at once, a full receive buffer) yields about every
-   * `PACE_MS`. The budget is shared by every context and loop in the process (several nodes in one
-   * process share one event loop), so timers wait at most about `PACE_MS` plus one iteration.
+   * Yields once `PACE_MS` of wall time have passed since any paced loop of this process last let the
+   * event loop turn: the budget is shared by every context and loop in the process (several nodes in
+   * one process share one event loop), so timers wait at most about `PACE_MS` plus one iteration.
    */
   pace(): Promise<void> | undefined {
-    if (!pacing.isProbing) {
-      pacing.isProbing = true
-      setImmediate(probe)
-    }
     if (performance.now() - pacing.turnedAt < PACE_MS) return undefined
-    // The probe is queued before this turn: it has fired when this resolves.
-    return new Promise((resolve) => setImmediate(resolve))
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        pacing.turnedAt = performance.now()
+        resolve()
+      }),
+    )
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
