@@ -32,6 +32,7 @@ import { parseAddress, type Address, type Context } from '../runtime/context.js'
 import type { Config } from './config.js'
 import type { Metrics } from './metrics.js'
 import type { Tracker } from './tracker/tracker.js'
+import { hexOf } from '../utils/hex.js'
 
 /** A key and the address it listens on: one entry of a lookup-mode peer set. */
 export type LookupPeer = [publicKey: Uint8Array, address: Address]
@@ -63,7 +64,6 @@ export interface OracleHooks {
   setsChanged(): void
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** Registers peer sets (with addresses, in lookup mode) and blocks keys; get one from `Network.create`. */
 export class Oracle {

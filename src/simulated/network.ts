@@ -64,6 +64,7 @@ import {
   type TraceOptions,
 } from './trace.js'
 import { receiveAll, sendOptions, type Channel, type Receiver, type Recipients, type Sender, type SendOptions, type SendOutcome } from '../authenticated/types.js'
+import { hexOf } from '../utils/hex.js'
 
 export { DEFAULT_TRACE_LIMIT, type TraceEvent, type TraceOptions } from './trace.js'
 
@@ -90,7 +91,6 @@ interface LinkParams {
   readonly ordered: boolean
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false

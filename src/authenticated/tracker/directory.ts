@@ -38,8 +38,8 @@ import { decodeSocket, isGlobal, peerRecordPayload, type Peer } from '../../code
 import type { Verifier } from '../../crypto/scheme.js'
 import type { BootstrapperPolicy, NetworkMode } from '../config.js'
 import { BitVec } from '../../utils/bitvec.js'
+import { hexOf } from '../../utils/hex.js'
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)

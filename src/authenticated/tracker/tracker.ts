@@ -35,8 +35,8 @@ import { TIMER_CANCELLED, type Context } from '../../runtime/context.js'
 import { KeyedRate, sourceOf } from '../admission.js'
 import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
+import { hexOf } from '../../utils/hex.js'
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** Why a verified inbound key is refused (the `handshakes_refused` reason). */
 export type KeyRefusal = PeerRefusedError['reason']

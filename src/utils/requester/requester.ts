@@ -23,6 +23,7 @@
 import type { Context } from '../../runtime/context.js'
 import { RateLimiter } from '../ratelimit.js'
 import type { Quota } from '../quota.js'
+import { hexOf } from '../hex.js'
 
 /** Settings of a `Requester`. */
 export interface RequesterConfig {
@@ -46,7 +47,6 @@ export interface Request {
   start: number
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
