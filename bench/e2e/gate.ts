@@ -11,31 +11,33 @@
  * the candidate's for both, and a worker loads `<root>/src/...` from `E2E_QUORUMNET_ROOT`.
  * `P2P_GATE_SLOWDOWN` reaches the candidate's workers only.
  *
- * ## Windows
- * For every scenario and backend, four sessions are set up (workers started, connected): two of the
- * baseline (B1, B2) and two of the candidate (C1, C2), each pair of processes separate, so the spread
- * includes what differs between two processes running the same code. Each session is warmed up
- * once (`sessionWarmupS`), then windows run one at a time in `cycles` cycles, alternately in the order
- * B1 C1 B2 C2 and C1 B1 C2 B2 (each candidate window sits next to a baseline window, once after it and
- * once before it, so a linear drift of the machine cancels over two cycles; no session runs twice in
- * a row). Each window runs the load `windowWarmupS` unmeasured, then measures `windowS`. A session
- * that fails to open is tried twice more. Each window gives two figures, each judged by the rule below
- * on its own line: the speed (MB/s, messages, deliveries or connections per second, or 1 / p50 for
- * rtt) and the work per CPU-second (the same count divided by the CPU time both worker processes
- * used in the window), which other work on the machine disturbs less. Bigger is better for both.
+ * ## Sessions and windows
+ * For every scenario and backend, `sessions` sessions of the baseline (B1..Bm) and as many of the
+ * candidate (C1..Cm) are set up (workers started, connected), each pair of processes separate. Two
+ * processes of the same code can disagree by 20-30% for as long as they live (1 MiB messages: a
+ * session that is fast or slow in every window), so a session, not a window, is the unit sampled:
+ * the rule compares the builds across sessions and measures how far sessions of the same build
+ * disagree. Each session is warmed up once (`sessionWarmupS`), then windows run one at a time in
+ * `cycles` cycles; a cycle runs one window of every session, in the order B1 C1 B2 C2 .. Bm Cm and,
+ * on the next cycle, reversed (every candidate window sits next to a baseline window, and a linear
+ * drift of the machine cancels over two cycles). Each window runs the load `windowWarmupS`
+ * unmeasured, then measures `windowS`. A session that fails to open is tried twice more. Each window
+ * gives two figures, each judged by the rule below on its own line: the speed (MB/s, messages,
+ * deliveries or connections per second, or 1 / p50 for rtt) and the work per CPU-second (the same
+ * count divided by the CPU time both worker processes used in the window), which other work on the
+ * machine disturbs less. Bigger is better for both.
  *
  * ## Rule
- * In natural logs of the figures, per scenario, backend and figure, over cycles k = 1..K:
- * - paired ratios: ln c1_k - ln b1_k and ln c2_k - ln b2_k (2K values, each a candidate window
- *   against the baseline window next to it); R = exp(median), the reported candidate/baseline;
- * - baseline/baseline QB = exp(median_k(ln b2_k - ln b1_k)) and candidate/candidate
- *   QC = exp(median_k(ln c2_k - ln c1_k)): how far two processes of the same code disagree in this run;
- * - window noise s = 1.4826 * MAD of the 2K paired ratios (robust standard deviation);
- * - spread S = max(|ln QB|, |ln QC|) + z * 1.2533 * s / sqrt(2K) (z = `z`): the disagreement
- *   between processes of the same code plus z standard errors of the median;
+ * In natural logs of the figures, per scenario, backend and figure:
+ * - a session's figure: the mean over its windows; b_1..b_m for the baseline, c_1..c_m for the
+ *   candidate;
+ * - R = exp(mean(c) - mean(b)), the reported candidate/baseline;
+ * - the sample standard deviations sb and sc of the session figures of each build (how far two
+ *   processes of the same code disagree in this run, window noise included), pooled
+ *   s = sqrt((sb^2 + sc^2) / 2);
+ * - spread S = z * s * sqrt(2 / m): z standard errors of the difference of the two means;
  * - FAIL when ln R < ln(1 - allowedSlowdown) - S: the candidate is slower than the baseline by more
- *   than 10% beyond the spread measured in this run. The line prints R, the limit exp(ln 0.9 - S),
- *   QB, QC and s.
+ *   than 10% beyond the spread measured in this run. The line prints R, the limit, sb, sc and m.
  * A candidate session that cannot start or complete a window fails too. `vs raw-tcp` lines give
  * quorumnet / raw TCP (median of `rawWindows` windows) for reading only; they never fail.
  *
@@ -47,7 +49,7 @@
  *
  * Exit status: 0 when no line fails, 1 otherwise; the failing lines are repeated at the end. Every
  * compared window is written to `.gate/last-run.json`. For a quick look, `GATE_SCENARIOS=rate,conns`
- * runs some scenarios and `GATE_CYCLES=n` sets the cycles.
+ * runs some scenarios, `GATE_SESSIONS=n` (at least 3) and `GATE_CYCLES=n` set the sessions per build and the cycles.
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -55,15 +57,18 @@ import { dirname, join } from 'node:path'
 import { median, SCENARIOS, sleep, type Candidate, type SocketScenario } from './common.js'
 import { fmt } from './report.js'
 import { busyShare, keepAwake, openSession, type Session } from './run.js'
+import { verdict, type Verdict } from './gate-rule.js'
 
 interface GateConfig {
   scenarios: SocketScenario[]
   backends: Candidate[]
   /** The slowdown allowed beyond the measured spread (0.1: 10%). */
   allowedSlowdown: number
-  /** Standard errors of the median added to the spread. */
+  /** Standard errors of the difference of the builds' session means added to the spread. */
   z: number
-  /** Cycles of four windows (B1 C1 B2 C2) per scenario and backend. */
+  /** Sessions (process pairs) per build, per scenario and backend; at least 3. */
+  sessions: number
+  /** Cycles of one window per session. */
   cycles: number
   sessionWarmupS: number
   windowWarmupS: number
@@ -76,9 +81,11 @@ const ROOT = join(import.meta.dirname, '..', '..')
 const CACHE = join(ROOT, '.gate')
 const file = join(ROOT, 'bench', 'gate.json')
 const cfg = JSON.parse(readFileSync(file, 'utf8')) as GateConfig
-// For trying the gate: GATE_SCENARIOS=rate,conns runs some scenarios, GATE_CYCLES=n sets the cycles.
+// For trying the gate: GATE_SCENARIOS=rate,conns runs some scenarios, GATE_SESSIONS / GATE_CYCLES set sessions and cycles.
 if (process.env.GATE_SCENARIOS) cfg.scenarios = process.env.GATE_SCENARIOS.split(',') as SocketScenario[]
-if (process.env.GATE_CYCLES) cfg.cycles = Math.max(2, Number(process.env.GATE_CYCLES) | 0)
+if (process.env.GATE_CYCLES) cfg.cycles = Math.max(1, Number(process.env.GATE_CYCLES) | 0)
+if (process.env.GATE_SESSIONS) cfg.sessions = Number(process.env.GATE_SESSIONS) | 0
+cfg.sessions = Math.max(3, cfg.sessions | 0)
 const t0 = performance.now()
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0)
 const BACKEND: Partial<Record<Candidate, string>> = { 'quorumnet-native': 'native', 'quorumnet-fallback': 'fallback' }
@@ -132,36 +139,6 @@ function baseline(): { dir: string; label: string } | { reason: string } {
   writeFileSync(done, `${sha}\n`)
   console.log(`baseline built in ${((performance.now() - started) / 1000).toFixed(0)} s`)
   return { dir, label }
-}
-
-// ---- statistics (natural logs of speeds) ----
-
-interface Verdict {
-  /** Median candidate/baseline speed (R). */
-  ratio: number
-  /** Baseline/baseline (QB) and candidate/candidate (QC) speed. */
-  selfB: number
-  selfC: number
-  /** Window noise (log). */
-  noise: number
-  /** Spread S (log). */
-  spread: number
-  /** Lowest passing ratio. */
-  limit: number
-  fail: boolean
-}
-
-/** The rule of the header, from the speeds of every cycle: [b1, c1, b2, c2] each. */
-function verdict(cycles: [number, number, number, number][], allowedSlowdown: number, z: number): Verdict {
-  const l = cycles.map((w) => w.map(Math.log) as [number, number, number, number])
-  const r = l.flatMap(([b1, c1, b2, c2]) => [c1 - b1, c2 - b2])
-  const lr = median(r)
-  const qb = median(l.map(([b1, , b2]) => b2 - b1))
-  const qc = median(l.map(([, c1, , c2]) => c2 - c1))
-  const noise = 1.4826 * median(r.map((x) => Math.abs(x - lr)))
-  const spread = Math.max(Math.abs(qb), Math.abs(qc)) + (z * 1.2533 * noise) / Math.sqrt(r.length)
-  const limit = Math.log(1 - allowedSlowdown) - spread
-  return { ratio: Math.exp(lr), selfB: Math.exp(qb), selfC: Math.exp(qc), noise, spread, limit: Math.exp(limit), fail: lr < limit }
 }
 
 // ---- the run ----
@@ -255,41 +232,48 @@ async function informational(s: SocketScenario, c: Candidate, raw: number | unde
 async function compare(s: SocketScenario, c: Candidate, base: string, raw: number | undefined) {
   const name = BACKEND[c]!
   const unit = SCENARIOS[s].unit
+  const m = cfg.sessions
   const baseEnv = { E2E_QUORUMNET_ROOT: base, P2P_GATE_SLOWDOWN: '' }
   const candEnv = { E2E_QUORUMNET_ROOT: ROOT }
-  const opened = await sessions(s, c, [baseEnv, candEnv, baseEnv, candEnv])
-  const [b1, c1, b2, c2] = opened
-  const close = () => Promise.all(opened.map((x) => (x instanceof Error ? undefined : x!.close())))
-  if (c1 instanceof Error || c2 instanceof Error) {
+  /** Sessions in the order b1 c1 b2 c2 .. bm cm: even indexes baseline, odd candidate. */
+  const opened = await sessions(s, c, Array.from({ length: 2 * m }, (_, i) => (i % 2 === 0 ? baseEnv : candEnv)))
+  const isCand = (i: number) => i % 2 === 1
+  const label = (i: number) => `${isCand(i) ? 'c' : 'b'}${(i >> 1) + 1}`
+  const close = () => Promise.all(opened.map((x) => (x instanceof Error ? undefined : x.close())))
+  const candFailed = opened.find((x, i) => isCand(i) && x instanceof Error) as Error | undefined
+  if (candFailed) {
     await close()
     candidateRan = false
-    return say(`FAIL ${s} ${name}: the candidate did not run (${((c1 instanceof Error ? c1 : c2) as Error).message})`)
+    return say(`FAIL ${s} ${name}: the candidate did not run (${candFailed.message})`)
   }
-  if (b1 instanceof Error || b2 instanceof Error) {
-    const why = `the baseline did not run: ${((b1 instanceof Error ? b1 : b2) as Error).message}`
+  const baseFailed = opened.find((x) => x instanceof Error) as Error | undefined
+  if (baseFailed) {
     await close()
-    return informational(s, c, raw, why)
+    return informational(s, c, raw, `the baseline did not run: ${baseFailed.message}`)
   }
-  const sessionsOf = { b1: b1!, c1: c1!, b2: b2!, c2: c2! }
-  /** Per cycle: the figures of b1, c1, b2, c2 (as measured: p50 for rtt). */
-  const figures: [number, number, number, number][] = []
-  /** Per cycle: the work per CPU-second of b1, c1, b2, c2. */
-  const perCpu: [number, number, number, number][] = []
+  const live = opened as Session[]
+  /** Per cycle, per session (b1 c1 .. bm cm): the figure as measured (p50 for rtt). */
+  const figures: number[][] = []
+  /** Per cycle, per session: the work per CPU-second. */
+  const perCpu: number[][] = []
   let errors = 0
   let step = 'warm-up'
   try {
-    for (const x of Object.values(sessionsOf)) await x.window(cfg.sessionWarmupS, 0)
+    for (const x of live) await x.window(cfg.sessionWarmupS, 0)
     for (let k = 0; k < cfg.cycles; k++) {
-      const order: (keyof typeof sessionsOf)[] = k % 2 === 0 ? ['b1', 'c1', 'b2', 'c2'] : ['c1', 'b1', 'c2', 'b2']
-      const got: Partial<Record<keyof typeof sessionsOf, { value: number; perCpuS: number }>> = {}
-      for (const which of order) {
-        step = `${which.startsWith('c') ? 'candidate' : 'baseline'} window (cycle ${k + 1}, ${which})`
-        const w = await sessionsOf[which].window(cfg.windowWarmupS, cfg.windowS)
-        got[which] = w
-        if (which.startsWith('c')) errors += w.errors
+      const order = live.map((_, i) => i)
+      if (k % 2 === 1) order.reverse()
+      const value: number[] = new Array(live.length)
+      const cpu: number[] = new Array(live.length)
+      for (const i of order) {
+        step = `${isCand(i) ? 'candidate' : 'baseline'} window (cycle ${k + 1}, ${label(i)})`
+        const w = await live[i]!.window(cfg.windowWarmupS, cfg.windowS)
+        value[i] = w.value
+        cpu[i] = w.perCpuS
+        if (isCand(i)) errors += w.errors
       }
-      figures.push([got.b1!.value, got.c1!.value, got.b2!.value, got.c2!.value])
-      perCpu.push([got.b1!.perCpuS, got.c1!.perCpuS, got.b2!.perCpuS, got.c2!.perCpuS])
+      figures.push(value)
+      perCpu.push(cpu)
     }
   } catch (e) {
     await close()
@@ -301,18 +285,19 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
     return informational(s, c, raw, `the baseline failed in its ${step}: ${msg}`)
   }
   await close()
-  const speeds = figures.map((w) => w.map((x) => speed(s, x)) as [number, number, number, number])
-  const cand = figures.flatMap(([, c1, , c2]) => [c1, c2])
-  const bas = figures.flatMap(([b1, , b2]) => [b1, b2])
+  const speeds = figures.map((w) => w.map((x) => speed(s, x)))
+  const side = (rows: number[][], cand: boolean) => rows.flatMap((w) => w.filter((_, i) => isCand(i) === cand))
+  const cand = side(figures, true)
+  const bas = side(figures, false)
   if (![...speeds.flat(), ...perCpu.flat()].every((x) => x > 0 && Number.isFinite(x))) {
     candidateRan = false
     return say(`FAIL ${s} ${name}: a window measured nothing (candidate ${cand.map((x) => fmt(x, unit)).join(' ')}, baseline ${bas.map((x) => fmt(x, unit)).join(' ')})`)
   }
   const d = verdict(speeds, cfg.allowedSlowdown, cfg.z)
   const e = verdict(perCpu, cfg.allowedSlowdown, cfg.z)
-  record.push({ scenario: s, backend: name, unit, figures, perCpu, speed: d, cpu: e })
+  record.push({ scenario: s, backend: name, unit, sessions: live.map((_, i) => label(i)), figures, perCpu, speed: d, cpu: e })
   const detail = (v: Verdict) =>
-    `(spread ${pct(v.spread)}: baseline/baseline ${v.selfB.toFixed(3)}, candidate/candidate ${v.selfC.toFixed(3)}, window noise ${pct(v.noise)}`
+    `(spread ${pct(v.spread)}: ${m} sessions per build, session sd baseline ${pct(v.sdB)}, candidate ${pct(v.sdC)}`
   say(
     `${d.fail ? 'FAIL' : 'ok  '} ${s} ${name} speed: candidate/baseline = ${d.ratio.toFixed(3)}, limit ${d.limit.toFixed(3)} ${detail(d)}; ` +
       `candidate ${fmt(median(cand), unit)} ${unit}, baseline ${fmt(median(bas), unit)} ${unit}${errors ? `; ${errors} failed sends/dials` : ''})`,
@@ -320,13 +305,13 @@ async function compare(s: SocketScenario, c: Candidate, base: string, raw: numbe
   const cpuUnit = CPU_UNIT[s]
   say(
     `${e.fail ? 'FAIL' : 'ok  '} ${s} ${name} cpu: candidate/baseline = ${e.ratio.toFixed(3)}, limit ${e.limit.toFixed(3)} ${detail(e)}; ` +
-      `candidate ${fmt(median(perCpu.flatMap(([, c1, , c2]) => [c1, c2])), cpuUnit)} ${cpuUnit}, baseline ${fmt(median(perCpu.flatMap(([b1, , b2]) => [b1, b2])), cpuUnit)} ${cpuUnit})`,
+      `candidate ${fmt(median(side(perCpu, true)), cpuUnit)} ${cpuUnit}, baseline ${fmt(median(side(perCpu, false)), cpuUnit)} ${cpuUnit})`,
   )
   rawLine(s, name, median(cand), raw)
 }
 
-const timing = `${cfg.cycles} cycles of 4 windows of ${cfg.windowS} s (each after ${cfg.windowWarmupS} s of load)`
-console.log(`benchmark gate (${file}): two processes per session, ${timing} per scenario and backend`)
+const timing = `${cfg.sessions} sessions per build, ${cfg.cycles} cycles of one window per session of ${cfg.windowS} s (each after ${cfg.windowWarmupS} s of load)`
+console.log(`benchmark gate (${file}): two processes per session, ${timing}, per scenario and backend`)
 const b = baseline()
 if ('reason' in b) console.log(`benchmark gate: INFORMATIONAL run, no baseline: ${b.reason}`)
 else console.log(`candidate ${ROOT} (working tree) against baseline ${b.label}; FAIL when slower by more than ${pct(cfg.allowedSlowdown)} beyond the measured spread`)
