@@ -63,7 +63,7 @@ export interface SendCipher {
    */
   sealFrames(plain: Uint8Array, lens: Uint32Array): Uint8Array
   /**
-   * Optional (the addon has it, the fallback not): `sealFrames` of plaintexts the caller has already
+   * Optional (both backends have it; a Binding from elsewhere may not): `sealFrames` of plaintexts the caller has already
    * put in place in `frames` (exactly `sum(lens) + 20 * lens.length` bytes: each plaintext after 4
    * bytes left for its length prefix, followed by 16 left for its tag). Writes the prefixes and tags
    * and encrypts in place, so a caller that reuses its buffers copies each message once and allocates

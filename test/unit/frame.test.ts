@@ -53,6 +53,28 @@ describe.each(backends)('frames [$name]', ({ b }) => {
     )
   })
 
+  it('sealInPlace gives the bytes sealFrames gives; a refused batch seals nothing and keeps the counter', () => {
+    const frames = [Uint8Array.of(1, 2, 3), new Uint8Array(0), new Uint8Array(200).fill(9)]
+    const { plain, lens } = pack(frames)
+    const expected = new b.SendCipher(KEY, true, 200).sealFrames(plain, lens)
+    const tx = new b.SendCipher(KEY, true, 200)
+    // Each plaintext after 4 bytes for its prefix, followed by 16 for its tag.
+    const laidOut = new Uint8Array(plain.length + frames.length * 20)
+    let at = 0
+    for (const f of frames) {
+      laidOut.set(f, at + 4)
+      at += 4 + f.length + 16
+    }
+    const tooBig = new Uint8Array(201 + 20)
+    expect(isP2pError(thrown(() => tx.sealInPlace!(tooBig, Uint32Array.of(201))), 'ERR_FRAME_TOO_LARGE')).toBe(true)
+    expect(isP2pError(thrown(() => tx.sealInPlace!(laidOut.subarray(1), lens)), 'ERR_INVALID_ARGUMENT')).toBe(true)
+    tx.sealInPlace!(laidOut, lens)
+    expect(hex(laidOut)).toBe(hex(expected))
+    const r = new b.RecvCipher(KEY, false, 200).openFrames(laidOut)
+    expect(r.error).toBeNull()
+    expect(hex(r.plain)).toBe(hex(plain))
+  })
+
   it('frame bytes: a u32 BE length of plaintext + 16, the dialer bit in the nonce', () => {
     const a = new b.SendCipher(KEY, true, 10).sealFrames(Uint8Array.of(1, 2, 3), Uint32Array.of(3))
     expect(hex(a.subarray(0, 4))).toBe('00000013')
