@@ -36,7 +36,7 @@
  * `npm run bench:node1000 [-- --peers 1000 --procs 4 --idle-s 30 --gossip-ms 1000 --timeout-s 90]`,
  * or `npm run bench -- node1000` (the defaults). Needs `ulimit -n` above N + 100 (checked at
  * start). Exits 1 when the peers did not all connect within `--timeout-s`; the CPU target is
- * reported, not enforced.
+ * reported, not enforced. `NODE1000_CPU_PROF=dir` makes the hub write a V8 CPU profile into dir.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -605,7 +605,9 @@ export async function run(argv: string[] = []): Promise<Figures[]> {
   for (const gossipMs of o.gossipMs) {
     const args = [...withoutOption(argv, '--gossip-ms'), '--gossip-ms', String(gossipMs), '--hub']
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', FILE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      // NODE1000_CPU_PROF=dir: the hub writes a V8 CPU profile there when it exits (bench/e2e/profile.ts reads it).
+      const prof = process.env.NODE1000_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NODE1000_CPU_PROF}`] : []
+      const p = spawn(process.execPath, [...prof, '--import', 'tsx', FILE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
       let out = ''
       p.stdout.on('data', (d: Buffer) => (out += d.toString()))
       p.on('exit', (code) => resolve({ code, out }))
