@@ -447,11 +447,15 @@ export class EncryptedConnection {
         this.#open(this.#pending)
         if (this.#readyHead < this.#ready.length || this.#error) continue
       }
-      const chunk = await this.conn.stream.recv()
+      let chunk = await this.conn.stream.recv()
       if (chunk === null) {
         this.#fail(new ClosedError('stream closed'))
         continue
       }
+      // A socket hands out Buffers: a plain view of the same bytes makes every per-message subarray
+      // from here on (the ready queue, the decoder) the built-in one instead of Buffer's own, which
+      // was 11% of a receiver of 100 B messages. Messages are delivered as plain Uint8Arrays.
+      if (chunk.constructor !== Uint8Array) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       if (this.#assembly) {
         // Filling one large frame: copy the chunk in once, open when complete.
         const take = Math.min(chunk.length, this.#assembly.length - this.#filled)
