@@ -64,7 +64,6 @@ export interface OracleHooks {
   setsChanged(): void
 }
 
-
 /** Registers peer sets (with addresses, in lookup mode) and blocks keys; get one from `Network.create`. */
 export class Oracle {
   /** @internal users get an `Oracle` from `Network.create` */

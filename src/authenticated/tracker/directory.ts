@@ -40,7 +40,6 @@ import type { BootstrapperPolicy, NetworkMode } from '../config.js'
 import { BitVec } from '../../utils/bitvec.js'
 import { hexOf } from '../../utils/hex.js'
 
-
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!

@@ -37,7 +37,6 @@ import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
 import { hexOf } from '../../utils/hex.js'
 
-
 /** Why a verified inbound key is refused (the `handshakes_refused` reason). */
 export type KeyRefusal = PeerRefusedError['reason']
 

@@ -131,6 +131,21 @@ class Scratch {
     }
     return this.#ptr
   }
+
+  /**
+   * Run `use` on a region of `bytes` frame bytes (at `base + HEADER`) with `key` written at `base` for
+   * the call and wiped after it, whatever `use` does.
+   */
+  withKey<T>(key: Uint8Array, bytes: number, use: (heap: Uint8Array, base: number) => T): T {
+    const base = this.region(HEADER + bytes)
+    const heap = this.mod.HEAPU8
+    heap.set(key, base)
+    try {
+      return use(heap, base)
+    } finally {
+      heap.fill(0, base, base + 32)
+    }
+  }
 }
 
 export function makeCiphers(sodium: Sodium): {
@@ -192,10 +207,7 @@ export function makeCiphers(sodium: Sodium): {
         throw new InvalidArgumentError(`lengths add up to ${total} but plain has ${plain.length} bytes`)
       }
       const bytes = total + lens.length * (PREFIX_LENGTH + TAG_LENGTH)
-      const base = scratch.region(HEADER + bytes)
-      const heap = wasm.HEAPU8
-      heap.set(this.#key, base)
-      try {
+      return scratch.withKey(this.#key, bytes, (heap, base) => {
         let src = 0
         let at = base + HEADER + PREFIX_LENGTH
         for (const len of lens) {
@@ -205,9 +217,7 @@ export function makeCiphers(sodium: Sodium): {
         }
         sealLaidOut(heap, base, lens, this.#nonce)
         return heap.slice(base + HEADER, base + HEADER + bytes)
-      } finally {
-        heap.fill(0, base, base + 32)
-      }
+      })
     }
 
     sealInPlace(frames: Uint8Array, lens: Uint32Array): void {
@@ -216,16 +226,11 @@ export function makeCiphers(sodium: Sodium): {
       if (frames.length !== bytes) {
         throw new InvalidArgumentError(`frames must be ${bytes} bytes for these lengths, got ${frames.length}`)
       }
-      const base = scratch.region(HEADER + bytes)
-      const heap = wasm.HEAPU8
-      heap.set(this.#key, base)
-      try {
+      scratch.withKey(this.#key, bytes, (heap, base) => {
         heap.set(frames, base + HEADER)
         sealLaidOut(heap, base, lens, this.#nonce)
         frames.set(heap.subarray(base + HEADER, base + HEADER + bytes))
-      } finally {
-        heap.fill(0, base, base + 32)
-      }
+      })
     }
   }
 
@@ -259,10 +264,7 @@ export function makeCiphers(sodium: Sodium): {
       let off = 0
       let write = 0
       if (end > 0) {
-        const base = scratch.region(HEADER + end)
-        const heap = wasm.HEAPU8
-        heap.set(this.#key, base)
-        try {
+        scratch.withKey(this.#key, end, (heap, base) => {
           heap.set(chunk.subarray(0, end), base + HEADER)
           while (off < end) {
             const len = view.getUint32(off) - TAG_LENGTH
@@ -270,13 +272,13 @@ export function makeCiphers(sodium: Sodium): {
             heap.set(this.#nonce.bytes, base + 32)
             if (decrypt(body, 0, body, len, 0, body + len, 0, 0, 0, base + 32, base) !== 0) {
               error = 'ERR_DECRYPT_FAILED'
-              break
+              return
             }
             try {
               this.#nonce.step()
             } catch {
               error = 'ERR_NONCE_OVERFLOW'
-              break
+              return
             }
             // Pack the plaintexts at the start of the chunk, as the addon does (it decrypts in place).
             chunk.set(heap.subarray(body, body + len), write)
@@ -284,9 +286,7 @@ export function makeCiphers(sodium: Sodium): {
             lens.push(len)
             off += PREFIX_LENGTH + len + TAG_LENGTH
           }
-        } finally {
-          heap.fill(0, base, base + 32)
-        }
+        })
       }
       this.#failed = error
       return { plain: chunk.subarray(0, write), lens: Uint32Array.from(lens), consumed: off, error }

@@ -47,7 +47,6 @@ export interface Request {
   start: number
 }
 
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
