@@ -59,4 +59,5 @@ const connections = (N * (N - 1)) / 2
 const perConnKB = (mb: number) => Math.round((mb * 1024 * 10) / connections) / 10
 const digest = rt.auditor.digest()
 process.stdout.write(JSON.stringify({ n: N, lib: root.slice(6), connections, virtualMs, wallS, peakRssMB, liveHeapMB, heapPerConnKB: perConnKB(liveHeapMB), rssPerConnKB: perConnKB(peakRssMB), digest, backend, nets: nets.length }) + '\n')
-process.exit(0)
+if (process.env.DISCOVERY_SNAPSHOT) (await import("node:v8")).writeHeapSnapshot(process.env.DISCOVERY_SNAPSHOT)
+process.exitCode = 0; setTimeout(() => process.exit(0), 0)

@@ -5,32 +5,78 @@
  * Counters are labelled with `peer` (hex key) and `message` (channel id, or -1 for bit vectors, -2 for
  * Peers, as in the reference). Registered on the context's registry (or the one in the config).
  * The per-message counters (`messages_sent`, `messages_received`, `bytes_sent`, `bytes_received`) are
- * counted in a `Tally` per connection and label set, a plain number field, and folded into prom-client
+ * counted in a `PeerTally` per connection, plain number fields, and folded into prom-client
  * whenever the counter is read (scrape or `get()`): hashing labels for every message cost about a tenth
  * of the per-message CPU time.
  */
 import { Counter, Gauge, type LabelValues, type Registry } from 'prom-client'
 import { backend } from '../native/load.js'
 
-/** A count kept in a plain field on a hot path; folded into its counter when the counter is read. */
-export class Tally {
+/** One `message` label's count in a `PeerTally` (a short list: a connection uses a few labels). */
+export class LabelCount {
   /** Not yet folded into the counter. */
   n = 0
   constructor(
-    /** The counter's labels for this tally. */
-    readonly labels: LabelValues<string>,
+    readonly message: string,
+    readonly next: LabelCount | undefined,
   ) {}
 }
 
-const tallies = new WeakMap<Counter<string>, Set<Tally>>()
+/** Which of the four per-message counters a fold is for. */
+type Kind = 'sent' | 'received' | 'bytesSent' | 'bytesReceived'
 
-function fold(counter: Counter<string>): void {
-  for (const t of tallies.get(counter) ?? []) {
-    if (t.n > 0) {
-      counter.inc(t.labels, t.n)
-      t.n = 0
+/**
+ * The per-message counts of one connection, kept in plain fields on the hot path and folded into
+ * `messages_sent`, `messages_received`, `bytes_sent` and `bytes_received` when a counter is read: one
+ * object per connection (its labels are made at fold time), not one tally and label object per counter
+ * and label (a thousand-node simulation holds a million connections).
+ */
+export class PeerTally {
+  /** Not yet folded, as each `LabelCount.n`. */
+  bytesSent = 0
+  bytesReceived = 0
+  /** Messages sent and received by `message` label. */
+  sent: LabelCount | undefined = undefined
+  received: LabelCount | undefined = undefined
+  constructor(
+    /** The `peer` label (hex key). */
+    readonly peer: string,
+  ) {}
+
+  /** The count of messages sent with `message`, created on first use. */
+  sentCount(message: string): LabelCount {
+    for (let c = this.sent; c; c = c.next) if (c.message === message) return c
+    return (this.sent = new LabelCount(message, this.sent))
+  }
+
+  /** The count of messages received with `message`, created on first use. */
+  receivedCount(message: string): LabelCount {
+    for (let c = this.received; c; c = c.next) if (c.message === message) return c
+    return (this.received = new LabelCount(message, this.received))
+  }
+
+  /** Add what `kind` counted since the last fold to `counter`. */
+  fold(counter: Counter<string>, kind: Kind): void {
+    if (kind === 'bytesSent' || kind === 'bytesReceived') {
+      if (this[kind] > 0) counter.inc({ peer: this.peer }, this[kind])
+      this[kind] = 0
+      return
+    }
+    for (let c = this[kind]; c; c = c.next) {
+      if (c.n > 0) counter.inc({ peer: this.peer, message: c.message }, c.n)
+      c.n = 0
     }
   }
+}
+
+/** The live tallies each per-message counter folds at read time, and which of their counts it takes. */
+const folds = new WeakMap<Counter<string>, { kind: Kind; tallies: Set<PeerTally> }>()
+/** The live tallies of the networks on one registry (whose counters they share). */
+const registryTallies = new WeakMap<Registry, Set<PeerTally>>()
+
+function fold(counter: Counter<string>): void {
+  const f = folds.get(counter)
+  if (f) for (const t of f.tallies) t.fold(counter, f.kind)
 }
 
 /** The networks whose queues a `peer_queued_bytes` gauge reports (several may share a registry). */
@@ -139,6 +185,17 @@ export class Metrics {
     this.messagesDropped = counter('messages_dropped', 'messages dropped, with the reason', ['peer', 'message', 'reason'])
     this.bytesSent = counter('bytes_sent', 'frame bytes written, by peer', ['peer'])
     this.bytesReceived = counter('bytes_received', 'message bytes received, by peer', ['peer'])
+    let live = registryTallies.get(registry)
+    if (!live) registryTallies.set(registry, (live = new Set()))
+    this.#tallies = live
+    for (const [c, kind] of [
+      [this.messagesSent, 'sent'],
+      [this.messagesReceived, 'received'],
+      [this.bytesSent, 'bytesSent'],
+      [this.bytesReceived, 'bytesReceived'],
+    ] as const) {
+      if (!folds.has(c as Counter<string>)) folds.set(c as Counter<string>, { kind, tallies: live })
+    }
     this.connections = gauge('connections', 'reserved connections (including dials in progress)')
     this.trackedPeers = gauge('tracked_peers', 'keys in the address book')
     this.dialAttempts = counter('dial_attempts', 'outbound dials, by outcome', ['outcome'])
@@ -200,30 +257,28 @@ export class Metrics {
     b.set(backend === 'native' ? 1 : 0)
   }
 
+  /** The live tallies of this registry's networks. */
+  readonly #tallies: Set<PeerTally>
+
   /**
-   * A tally of `counter` for `labels`; count into `n`, and `release` it when its connection ends.
+   * The tally of a new connection to `peer` (hex); `release` it when the connection ends.
    * @internal used by the network's connections
    */
-  tally<L extends string>(counter: Counter<L>, labels: LabelValues<L>): Tally {
-    const t = new Tally(labels)
-    const c = counter as unknown as Counter<string>
-    let set = tallies.get(c)
-    if (!set) tallies.set(c, (set = new Set()))
-    set.add(t)
+  tally(peer: string): PeerTally {
+    const t = new PeerTally(peer)
+    this.#tallies.add(t)
     return t
   }
 
   /**
-   * Fold `ts` into their counters and stop tracking them.
+   * Fold `t` into the counters and stop tracking it.
    * @internal used by the network's connections
    */
-  release<L extends string>(counter: Counter<L>, ts: Iterable<Tally>): void {
-    const c = counter as unknown as Counter<string>
-    const set = tallies.get(c)
-    for (const t of ts) {
-      if (t.n > 0) c.inc(t.labels, t.n)
-      t.n = 0
-      set?.delete(t)
-    }
+  release(t: PeerTally): void {
+    t.fold(this.messagesSent as Counter<string>, 'sent')
+    t.fold(this.messagesReceived as Counter<string>, 'received')
+    t.fold(this.bytesSent as Counter<string>, 'bytesSent')
+    t.fold(this.bytesReceived as Counter<string>, 'bytesReceived')
+    this.#tallies.delete(t)
   }
 }

@@ -9,7 +9,9 @@
  * the peer reads; but a peer whose socket has accepted no bytes for `maxWriteStallMs` while a write is
  * in progress (it stopped reading) holds nobody up: its messages are dropped (counted as
  * `peer_stalled`) until it reads again. A queue is full at `mailboxSize` messages or
- * `maxPeerQueueBytes` bytes, whichever comes first.
+ * `maxPeerQueueBytes` bytes, whichever comes first. The writer runs on callbacks (a kick queued on
+ * the microtask queue, so one synchronous burst of sends shares a batch; a finished write; a turn of
+ * the event loop), not as an awaiting loop: an idle connection holds nothing pending for it.
  *
  * A data message may carry a supersede slot (channel and key) and an expiry. A new message of a slot
  * replaces the queued one in its turn (a vote or status update never queues behind its own stale
@@ -37,7 +39,7 @@ import { BATCH_BYTES, type EncryptedConnection } from '../stream/connection.js'
 import { Gcra } from '../utils/gcra.js'
 import type { ChannelQueue } from './channels.js'
 import type { Config } from './config.js'
-import { BITVEC, PEERS, type Metrics, type Tally } from './metrics.js'
+import { BITVEC, PEERS, type Metrics, type PeerTally } from './metrics.js'
 import type { Tracker } from './tracker/tracker.js'
 
 /** Frame errors that end a connection as a protocol violation, with their `peers_killed` reason. */
@@ -117,8 +119,15 @@ export class PeerConnection {
   readonly #control: Queued[] = []
   readonly #high: Queued[] = []
   readonly #low: Queued[] = []
-  #wake: (() => void) | undefined
   #ended = false
+  /** Batches handed to the connection and not yet written (at most WRITES_IN_FLIGHT). */
+  #writes = 0
+  /** Inside `#pump` (a kick from within is picked up by its loop). */
+  #pumping = false
+  /** A pump is due: queued on the microtask queue, or waiting for the event loop to turn (`ctx.pace`). */
+  #pumpDue = false
+  /** Ends the write side (undefined after a clean end, else the write error); set by `run`, cleared once called. */
+  #writerEnd: ((e: unknown) => void) | undefined
   readonly #space: (() => void)[] = []
   /** When the write in progress began (undefined when no write is in progress). */
   #writingSince: number | undefined
@@ -143,11 +152,8 @@ export class PeerConnection {
   readonly #epoch: number
   /** Cancels a quota wait when the connection ends; made by the first such wait. */
   #abort: AbortController | undefined
-  /** Tallies by message label (bit_vec, peers, each channel used): a few each, so a short list, not a Map. */
-  readonly #sent: Tally[] = []
-  readonly #received: Tally[] = []
-  readonly #bytesSent: Tally
-  readonly #bytesReceived: Tally
+  /** This connection's message and byte counts (folded into the counters when they are read). */
+  readonly #tally: PeerTally
 
   constructor(
     private readonly ctx: Context,
@@ -161,18 +167,8 @@ export class PeerConnection {
     this.#epoch = ctx.now()
     this.#bitVecLimit = new Gcra(cfg.allowedBitVecRate)
     this.#peersLimit = new Gcra(cfg.allowedPeersRate)
-    this.#bytesSent = metrics.tally(metrics.bytesSent, { peer: this.hex })
-    this.#bytesReceived = metrics.tally(metrics.bytesReceived, { peer: this.hex })
+    this.#tally = metrics.tally(this.hex)
   }
-
-  /** The tally of `counter` for this peer and `message` label, created on first use. */
-  #tally(tallies: Tally[], counter: Metrics['messagesSent'], message: string): Tally {
-    for (let i = 0; i < tallies.length; i++) if (tallies[i]!.labels.message === message) return tallies[i]!
-    const t = this.metrics.tally(counter, { peer: this.hex, message })
-    tallies.push(t)
-    return t
-  }
-
 
   get peer(): Uint8Array {
     return this.conn.peer
@@ -184,7 +180,7 @@ export class PeerConnection {
    */
   run(): Promise<unknown> {
     this.gossip()
-    // The first of the two loops to end (or fail) ends the connection; resolves once both have ended.
+    // The first of the two sides to end (or fail) ends the connection; resolves once both have ended.
     // Callbacks rather than an awaited race: this state lives as long as the connection, once per peer.
     return new Promise((resolve) => {
       let first = true
@@ -200,9 +196,9 @@ export class PeerConnection {
         }
         if (--left === 0) resolve(why)
       }
-      const ok = (): void => settle(undefined)
-      this.#write().then(ok, settle)
-      this.#read().then(ok, settle)
+      this.#writerEnd = settle
+      this.#pump()
+      this.#read().then(() => settle(undefined), settle)
     })
   }
 
@@ -417,10 +413,17 @@ export class PeerConnection {
     this.#kick()
   }
 
+  /**
+   * Something was queued (or the connection ended): run the writer soon. On the microtask queue, not
+   * at once, so messages queued in one synchronous run (a broadcast, a burst of sends) share a batch.
+   */
   #kick(): void {
-    const w = this.#wake
-    this.#wake = undefined
-    w?.()
+    if (this.#pumpDue || this.#pumping || this.#writerEnd === undefined) return
+    this.#pumpDue = true
+    void Promise.resolve().then(() => {
+      this.#pumpDue = false
+      this.#pump()
+    })
   }
 
   /**
@@ -443,55 +446,74 @@ export class PeerConnection {
     this.#controlBytes(bytes, BITVEC)
   }
 
-  async #write(): Promise<void> {
-    // Up to WRITES_IN_FLIGHT batches handed to the connection at once: the next batch is taken and
-    // sealed while the previous one is still being written, so sealing overlaps socket I/O.
-    const inFlight: Promise<void>[] = []
-    while (!this.#ended) {
-      if (this.#control.length + this.#high.length + this.#low.length === 0) {
-        if (inFlight.length > 0) await this.#settle(inFlight)
-        else await new Promise<void>((r) => (this.#wake = r))
-        continue
+  /**
+   * The writer: hand queued messages to the connection in batches while fewer than WRITES_IN_FLIGHT
+   * are being written, so the next batch is taken and sealed while the previous one is still being
+   * written (sealing overlaps socket I/O). Driven by callbacks (a kick, a finished write, a turn of the
+   * event loop), not an awaiting loop: an idle connection holds no pending promise for its writer.
+   */
+  #pump(): void {
+    if (this.#pumping || this.#pumpDue || this.#writerEnd === undefined) return
+    this.#pumping = true
+    try {
+      for (;;) {
+        if (this.#ended) {
+          if (this.#writes === 0) this.#endWriter(undefined)
+          return
+        }
+        if (this.#writes >= WRITES_IN_FLIGHT || this.#control.length + this.#high.length + this.#low.length === 0) return
+        // Between batches (each is a seal of up to BATCH_BYTES): let the event loop turn if it is due.
+        const turn = this.ctx.pace()
+        if (turn) {
+          this.#pumpDue = true
+          void turn.then(() => {
+            this.#pumpDue = false
+            this.#pump()
+          })
+          return
+        }
+        const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
+        for (const w of this.#space.splice(0)) w()
+        if (batch.length === 0) continue
+        const frames: Uint8Array[] = new Array(batch.length)
+        let bytes = 0
+        for (let i = 0; i < batch.length; i++) {
+          const q = batch[i]!
+          this.#tally.sentCount(q.message).n++
+          bytes += q.bytes.length
+          if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
+          if (q.slot !== undefined && this.#slots!.get(q.slot) === q) this.#slots!.delete(q.slot)
+          frames[i] = q.bytes
+        }
+        this.#tally.bytesSent += bytes
+        if (this.#writingSince === undefined) {
+          this.#writingSince = this.ctx.now()
+          this.#progress = this.conn.progress()
+        }
+        this.#writes++
+        this.conn.sendMany(frames).then(
+          () => this.#written(),
+          (e: unknown) => this.#endWriter(e ?? new Error('write failed')),
+        )
       }
-      if (inFlight.length >= WRITES_IN_FLIGHT) {
-        await this.#settle(inFlight)
-        continue
-      }
-      // Between batches (each is a seal of up to BATCH_BYTES): let the event loop turn if it is due.
-      const turn = this.ctx.pace()
-      if (turn) {
-        await turn
-        continue
-      }
-      const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
-      for (const w of this.#space.splice(0)) w()
-      if (batch.length === 0) continue
-      const frames: Uint8Array[] = new Array(batch.length)
-      let bytes = 0
-      for (let i = 0; i < batch.length; i++) {
-        const q = batch[i]!
-        this.#tally(this.#sent, this.metrics.messagesSent, q.message).n++
-        bytes += q.bytes.length
-        if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
-        if (q.slot !== undefined && this.#slots!.get(q.slot) === q) this.#slots!.delete(q.slot)
-        frames[i] = q.bytes
-      }
-      this.#bytesSent.n += bytes
-      if (this.#writingSince === undefined) {
-        this.#writingSince = this.ctx.now()
-        this.#progress = this.conn.progress()
-      }
-      const written = this.conn.sendMany(frames)
-      written.catch(() => undefined) // observed when settled; a failure also ends the connection
-      inFlight.push(written)
+    } catch (e) {
+      this.#endWriter(e)
+    } finally {
+      this.#pumping = false
     }
-    await Promise.allSettled(inFlight)
   }
 
-  /** Wait for the oldest batch in flight to be written; the write is idle once none is left. */
-  async #settle(inFlight: Promise<void>[]): Promise<void> {
-    await inFlight.shift()
-    if (inFlight.length === 0) this.#writingSince = undefined
+  /** A batch was written: the write is idle once none is left; take the next. */
+  #written(): void {
+    if (--this.#writes === 0) this.#writingSince = undefined
+    this.#pump()
+  }
+
+  /** The write side is over: cleanly once the connection ended and every batch was written, or with a write's error. */
+  #endWriter(e: unknown): void {
+    const end = this.#writerEnd
+    this.#writerEnd = undefined
+    end?.(e)
   }
 
   #channelLimit(channel: number, q: ChannelQueue): Gcra {
@@ -545,7 +567,7 @@ export class PeerConnection {
       if (m instanceof DecodeError) return this.kill('decode_failed')
       switch (m.type) {
         case 'bitVec': {
-          this.#tally(this.#received, this.metrics.messagesReceived, BITVEC).n++
+          this.#tally.receivedCount(BITVEC).n++
           await this.#throttle(this.#bitVecLimit, BITVEC)
           const r = this.tracker.handleBitVec(m.index, m.bits)
           if (r.kind === 'kill') return this.kill(r.reason)
@@ -553,7 +575,7 @@ export class PeerConnection {
           break
         }
         case 'peers': {
-          this.#tally(this.#received, this.metrics.messagesReceived, PEERS).n++
+          this.#tally.receivedCount(PEERS).n++
           await this.#throttle(this.#peersLimit, PEERS)
           const r = this.tracker.handlePeers(m.peers)
           if (r.kind === 'kill') return this.kill(r.reason)
@@ -561,8 +583,8 @@ export class PeerConnection {
         }
         case 'data': {
           const label = channelLabel(m.channel)
-          this.#tally(this.#received, this.metrics.messagesReceived, label).n++
-          this.#bytesReceived.n += m.message.length
+          this.#tally.receivedCount(label).n++
+          this.#tally.bytesReceived += m.message.length
           if (this.discoveryOnly) {
             this.metrics.messagesDropped.inc({ peer: this.hex, message: label, reason: 'bootstrapper_data' })
             break
@@ -594,10 +616,7 @@ export class PeerConnection {
   #end(): void {
     if (this.#ended) return
     this.#ended = true
-    this.metrics.release(this.metrics.messagesSent, this.#sent)
-    this.metrics.release(this.metrics.messagesReceived, this.#received)
-    this.metrics.release(this.metrics.bytesSent, [this.#bytesSent])
-    this.metrics.release(this.metrics.bytesReceived, [this.#bytesReceived])
+    this.metrics.release(this.#tally)
     this.#abort?.abort(new Error('peer ended'))
     this.conn.close()
     this.#kick()

@@ -51,7 +51,11 @@ export class ChunkQueue {
     if (this.#head < this.#chunks.length) {
       const c = this.#chunks[this.#head]!
       this.#chunks[this.#head++] = undefined as unknown as Uint8Array
-      if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
+      if (this.#head === this.#chunks.length) {
+        // Empty: drop the backing store (a long-lived idle connection keeps none).
+        this.#chunks.length = 0
+        this.#head = 0
+      } else if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
         this.#chunks.splice(0, this.#head)
         this.#head = 0
       }

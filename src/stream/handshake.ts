@@ -56,8 +56,10 @@ export function verifyHandshake(cfg: StreamConfig, nowMs: number, body: Uint8Arr
   }
   const scheme = cfg.signer.scheme
   if (h.ephemeralPublicKey.length !== 32) throw new HandshakeError('InvalidEphemeralPublicKey', `${h.ephemeralPublicKey.length} bytes`)
-  if (!scheme.validate(h.recipientPublicKey)) throw new HandshakeError('InvalidChannelPublicKey')
-  if (!bytesEqual(h.recipientPublicKey, cfg.signer.publicKey)) throw new HandshakeError('HandshakeNotForUs')
+  // Our own key is valid: only another recipient key is validated (to name the reference's reason).
+  if (!bytesEqual(h.recipientPublicKey, cfg.signer.publicKey)) {
+    throw new HandshakeError(scheme.validate(h.recipientPublicKey) ? 'HandshakeNotForUs' : 'InvalidChannelPublicKey')
+  }
   const ts = h.timestamp
   const now = BigInt(Math.floor(nowMs))
   // Inclusive bounds: exactly max age old passes, exactly the synchrony bound ahead passes.

@@ -19,7 +19,7 @@
  */
 import { P2pError } from '../../errors.js'
 import { ChunkQueue } from '../queue.js'
-import { formatAddress, parseAddress, type Address, type Connection, type Listener } from '../context.js'
+import { formatAddress, parseAddress, type Address, type Connection, type Listener, type Sink, type Stream } from '../context.js'
 import type { Auditor } from './auditor.js'
 import type { Scheduler } from './scheduler.js'
 import type { SeededRng } from '../rng.js'
@@ -51,9 +51,15 @@ class Pipe {
   ) {}
 }
 
-interface LiveConnection {
-  hosts: [Address, Address]
-  kill: () => void
+/** A connection until both ends closed (what `reset` ends). */
+class LiveConnection {
+  constructor(
+    readonly id: string,
+    /** Both ends' addresses. */
+    readonly hosts: [Address, Address],
+    readonly ab: Pipe,
+    readonly ba: Pipe,
+  ) {}
 }
 
 class MemListener implements Listener {
@@ -81,6 +87,37 @@ class MemListener implements Listener {
     this.closed = true
     this.onClose()
     for (const w of this.waiters.splice(0)) w(null)
+  }
+}
+
+interface Wire {
+  write(out: Pipe, hosts: [Address, Address], bytes: Uint8Array): Promise<void>
+  close(out: Pipe, inp: Pipe, entry: LiveConnection): void
+}
+
+/**
+ * One end of an in-memory connection: its own `sink` and `stream` (methods on the prototype, not
+ * closures per connection: a thousand-node run holds a million of these).
+ */
+class MemEndpoint implements Connection {
+  readonly sink: Sink = this
+  readonly stream: Stream = this
+  constructor(
+    private readonly wire: Wire,
+    private readonly out: Pipe,
+    private readonly inp: Pipe,
+    readonly remote: Address,
+    /** Both ends' addresses (shared by the two endpoints: the order does not matter to the stall check). */
+    private readonly entry: LiveConnection,
+  ) {}
+  recv(): Promise<Uint8Array | null> {
+    return this.inp.inbox.shift()
+  }
+  send(bytes: Uint8Array): Promise<void> {
+    return this.wire.write(this.out, this.entry.hosts, bytes)
+  }
+  close(): void {
+    this.wire.close(this.out, this.inp, this.entry)
   }
 }
 
@@ -128,8 +165,18 @@ export class MemoryNetwork {
   /** End every connection touching `hostOrAddress` now; data in flight is lost. */
   reset(hostOrAddress: string): void {
     for (const c of [...this.#live]) {
-      if (c.hosts.some((h) => h === hostOrAddress || parseAddress(h).host === hostOrAddress)) c.kill()
+      if (c.hosts.some((h) => h === hostOrAddress || parseAddress(h).host === hostOrAddress)) this.#kill(c)
     }
+  }
+
+  /** End both directions of `c` now; data in flight is lost. */
+  #kill(c: LiveConnection): void {
+    this.#live.delete(c)
+    for (const p of [c.ab, c.ba]) {
+      p.closed = true
+      p.inbox.end()
+    }
+    this.auditor.record('reset', this.scheduler.now(), c.id)
   }
 
   /** Listen at `address` (taken literally: port 0 is not special); throws `ERR_INVALID_ARGUMENT` if it is in use. */
@@ -160,55 +207,46 @@ export class MemoryNetwork {
         const id = `c${this.#nextConn++}`
         const ab = new Pipe(`${id}:${local}>${address}`, from, to)
         const ba = new Pipe(`${id}:${address}>${local}`, to, from)
-        const entry: LiveConnection = {
-          hosts: [local, address] as [Address, Address],
-          kill: () => {
-            this.#live.delete(entry)
-            for (const p of [ab, ba]) {
-              p.closed = true
-              p.inbox.end()
-            }
-            this.auditor.record('reset', this.scheduler.now(), id)
-          },
-        }
+        const entry = new LiveConnection(id, [local, address], ab, ba)
         this.#live.add(entry)
-        listener.offer(this.#endpoint(ba, ab, local, [address, local], entry))
-        resolve(this.#endpoint(ab, ba, address, [local, address], entry))
+        listener.offer(this.#endpoint(ba, ab, local, entry))
+        resolve(this.#endpoint(ab, ba, address, entry))
       })
     })
   }
 
   /** The endpoint that writes into `out` (read by the peer) and reads from `inp`. */
-  #endpoint(out: Pipe, inp: Pipe, remote: Address, hosts: [Address, Address], entry: LiveConnection): Connection {
-    const close = () => {
-      if (out.closed) return
-      out.closed = true
-      inp.inbox.end()
-      this.auditor.record('close', this.scheduler.now(), out.id)
-      this.#deliver(out, hosts, () => {
-        inp.closed = true
-        out.inbox.end()
-        this.#live.delete(entry)
-      })
-    }
-    return {
-      remote,
-      stream: { recv: () => inp.inbox.shift() },
-      sink: {
-        send: (bytes: Uint8Array) => {
-          if (out.closed) return Promise.reject(new P2pError('ERR_CLOSED', 'connection closed'))
-          const copy = Uint8Array.from(bytes)
-          this.auditor.record('write', this.scheduler.now(), out.id, copy)
-          this.#deliver(out, hosts, () => {
-            if (out.inbox.ended) return
-            this.auditor.record('deliver', this.scheduler.now(), out.id, copy)
-            out.inbox.push(copy)
-          })
-          return Promise.resolve()
-        },
-        close,
-      },
-    }
+  #endpoint(out: Pipe, inp: Pipe, remote: Address, entry: LiveConnection): Connection {
+    return new MemEndpoint(this.#wire, out, inp, remote, entry)
+  }
+
+  /** What every endpoint of this network writes and closes through (one object, not closures per connection). */
+  readonly #wire: Wire = { write: (out, hosts, bytes) => this.#write(out, hosts, bytes), close: (out, inp, entry) => this.#close(out, inp, entry) }
+
+  /** Close `out` (the peer reads end-of-stream after the data in flight) and stop reading `inp`. */
+  #close(out: Pipe, inp: Pipe, entry: LiveConnection): void {
+    if (out.closed) return
+    out.closed = true
+    inp.inbox.end()
+    this.auditor.record('close', this.scheduler.now(), out.id)
+    this.#deliver(out, entry.hosts, () => {
+      inp.closed = true
+      out.inbox.end()
+      this.#live.delete(entry)
+    })
+  }
+
+  /** Write a copy of `bytes` into `out`, delivered after the link's delay. */
+  #write(out: Pipe, hosts: [Address, Address], bytes: Uint8Array): Promise<void> {
+    if (out.closed) return Promise.reject(new P2pError('ERR_CLOSED', 'connection closed'))
+    const copy = Uint8Array.from(bytes)
+    this.auditor.record('write', this.scheduler.now(), out.id, copy)
+    this.#deliver(out, hosts, () => {
+      if (out.inbox.ended) return
+      this.auditor.record('deliver', this.scheduler.now(), out.id, copy)
+      out.inbox.push(copy)
+    })
+    return Promise.resolve()
   }
 
   /** Run `fire` when a write on `pipe` reaches the other end (FIFO per direction). */
