@@ -153,6 +153,34 @@ describe('Directory: bit vectors and records', () => {
     expect(verified).toBe(2)
   })
 
+  it('verifies a message of records as one batch, with the outcome of checking entry by entry', () => {
+    let batches = 0
+    const counting = { ...Ed25519.scheme, verifyBatch: (items: Parameters<typeof Ed25519.scheme.verifyBatch>[0]) => (batches++, Ed25519.scheme.verifyBatch(items)) }
+    const fresh = () => {
+      const d = directory({ verifier: counting })
+      d.register(1n, keys.map((k) => k.publicKey))
+      return d
+    }
+    const good = (i: number) => record(i, `10.0.0.${i}`, 1, NOW)
+    const forged = (i: number) => ({ ...good(i), timestamp: BigInt(NOW - 1) })
+    const hex = (xs: Uint8Array[]) => xs.map((x) => Buffer.from(x).toString('hex'))
+    // All good: one batch, every record applied in order.
+    expect(fresh().handlePeers([good(1), good(2), good(3)], NOW)).toEqual({ kind: 'ok', updated: [pk(1), pk(2), pk(3)] })
+    expect(batches).toBe(1)
+    // A forgery before a later structural failure: the forgery is what kills, entries before it stay.
+    let r = fresh().handlePeers([good(1), forged(2), good(3), record(0, '10.0.0.1', 1, NOW)], NOW)
+    expect(r).toMatchObject({ kind: 'kill', reason: 'InvalidSignature' })
+    expect(hex(r.updated)).toEqual(hex([pk(1)]))
+    // A structural failure before a forgery: that failure kills, and the good entries before it stay.
+    r = fresh().handlePeers([good(1), good(2), record(0, '10.0.0.1', 1, NOW), forged(3)], NOW)
+    expect(r).toMatchObject({ kind: 'kill', reason: 'ReceivedSelf' })
+    expect(hex(r.updated)).toEqual(hex([pk(1), pk(2)]))
+    // A record from too far ahead counts as a bad signature at its own place.
+    r = fresh().handlePeers([good(1), record(2, '10.0.0.2', 1, NOW + 5_001), forged(3)], NOW)
+    expect(r).toMatchObject({ kind: 'kill', reason: 'InvalidSignature' })
+    expect(hex(r.updated)).toEqual(hex([pk(1)]))
+  })
+
   it('refuses private addresses unless allowed, and applies entries before the bad one', () => {
     const d = directory({ allowPrivateIps: false })
     d.register(1n, keys.slice(0, 4).map((k) => k.publicKey))

@@ -355,28 +355,51 @@ export class Directory {
     return { kind: 'reply', peers: peers.length > this.o.peerGossipMaxCount ? shuffle(peers).slice(0, this.o.peerGossipMaxCount) : peers }
   }
 
-  /** Apply a peer's Peers message (PROTOCOL.md 5.3); the first bad entry kills the sender. */
+  /**
+   * Apply a peer's Peers message (PROTOCOL.md 5.3); the first bad entry kills the sender, with the
+   * entries before it applied. The checks that need no signature run first, in order, up to the first
+   * that fails; the signatures of the entries before that one are then verified in one batch (a third of
+   * the cost per signature for a full message), and applied in order up to the first that does not
+   * verify. Same outcome, reason and updates as checking entry by entry.
+   */
   handlePeers(peers: Peer[], nowMs: number): PeersOutcome {
     const updated: Uint8Array[] = []
     if (peers.length > this.o.peerGossipMaxCount) return { kind: 'kill', reason: 'TooManyPeers', updated }
+    const latest = BigInt(Math.floor(nowMs)) + BigInt(this.o.synchronyBoundMs)
+    const todo: { k: string; pk: Uint8Array; p: Peer }[] = []
+    let failure: KillReason | undefined
     for (const p of peers) {
-      if (p.socket.length !== 6 && p.socket.length !== 18) return { kind: 'kill', reason: 'InvalidIPLength', updated }
-      if (!this.o.allowPrivateIps && !isGlobal(decodeSocket(p.socket))) return { kind: 'kill', reason: 'PrivateIPsNotAllowed', updated }
-      if (!p.signature) return { kind: 'kill', reason: 'PeerUnsigned', updated }
-      const pk = p.signature.publicKey
+      failure = this.#precheck(p)
+      if (failure !== undefined) break
+      const pk = p.signature!.publicKey
       const k = hexOf(pk)
       // The very record we hold was verified when stored, and would not be newer: nothing to do (in a
       // converged network most gossiped records are ones we hold, and verifying is the tracker's main cost).
       if (sameRecord(this.#entries.get(k)?.record, p)) continue
-      if (!this.o.verifier.validate(pk)) return { kind: 'kill', reason: 'InvalidPublicKey', updated }
-      if (k === this.#me) return { kind: 'kill', reason: 'ReceivedSelf', updated }
-      if (!this.o.verifier.verify(this.o.ipNamespace, peerRecordPayload(p.socket, p.timestamp), pk, p.signature.signature)) {
-        return { kind: 'kill', reason: 'InvalidSignature', updated }
-      }
-      if (p.timestamp > BigInt(Math.floor(nowMs)) + BigInt(this.o.synchronyBoundMs)) return { kind: 'kill', reason: 'InvalidSignature', updated }
+      if (!this.o.verifier.validate(pk)) failure = 'InvalidPublicKey'
+      else if (k === this.#me) failure = 'ReceivedSelf'
+      // A record from too far ahead is refused as a bad signature, after the checks above.
+      else if (p.timestamp > latest) failure = 'InvalidSignature'
+      if (failure !== undefined) break
+      todo.push({ k, pk, p })
+    }
+    const items = todo.map(({ pk, p }) => ({ namespace: this.o.ipNamespace, msg: peerRecordPayload(p.socket, p.timestamp), publicKey: pk, sig: p.signature!.signature }))
+    const v = this.o.verifier
+    const ok = items.length === 1 ? [v.verify(items[0]!.namespace, items[0]!.msg, items[0]!.publicKey, items[0]!.sig)] : v.verifyBatch(items)
+    for (let i = 0; i < todo.length; i++) {
+      if (!ok[i]) return { kind: 'kill', reason: 'InvalidSignature', updated }
+      const { k, pk, p } = todo[i]!
       if (this.#update(k, pk, p)) updated.push(pk)
     }
-    return { kind: 'ok', updated }
+    return failure === undefined ? { kind: 'ok', updated } : { kind: 'kill', reason: failure, updated }
+  }
+
+  /** The checks of one entry that come before its key is looked at: undefined when it passes them. */
+  #precheck(p: Peer): KillReason | undefined {
+    if (p.socket.length !== 6 && p.socket.length !== 18) return 'InvalidIPLength'
+    if (!this.o.allowPrivateIps && !isGlobal(decodeSocket(p.socket))) return 'PrivateIPsNotAllowed'
+    if (!p.signature) return 'PeerUnsigned'
+    return undefined
   }
 
   /** Store a record if the key is allowed and the record is strictly newer; set its bits. Never in lookup mode. */
