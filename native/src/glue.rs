@@ -89,6 +89,23 @@ pub fn ed25519_sign(private_key: Uint8Array, namespace: Uint8Array, msg: Uint8Ar
     Ok(sign::ed25519_sign(&private_key, &namespace, &msg).map_err(sign_err)?.to_vec().into())
 }
 
+/// An Ed25519 private key expanded once, for many signatures (see `sign::Ed25519Signer`).
+#[napi(js_name = "Ed25519Signer")]
+pub struct Ed25519Signer(sign::Ed25519Signer);
+
+#[napi]
+impl Ed25519Signer {
+    #[napi(constructor)]
+    pub fn new(private_key: Uint8Array) -> Result<Self> {
+        Ok(Self(sign::Ed25519Signer::new(&private_key).map_err(sign_err)?))
+    }
+
+    #[napi]
+    pub fn sign(&self, namespace: Uint8Array, msg: Uint8Array) -> Buffer {
+        self.0.sign(&namespace, &msg).to_vec().into()
+    }
+}
+
 #[napi]
 pub fn ed25519_verify(namespace: Uint8Array, msg: Uint8Array, public_key: Uint8Array, sig: Uint8Array) -> bool {
     sign::ed25519_verify(&namespace, &msg, &public_key, &sig)

@@ -34,6 +34,25 @@ interface RawCipher {
   openInPlace?(chunk: Uint8Array): RawOpen
   openInPlaceAsync?(chunk: Uint8Array): Promise<RawOpen>
 }
+type RawSigner = new (privateKey: Uint8Array) => { sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array }
+
+/** The addon's `Ed25519Signer` with its coded errors typed (a bad key length throws `InvalidArgumentError`). */
+function nativeSigner(Raw: RawSigner): NonNullable<Binding['Ed25519Signer']> {
+  return class {
+    readonly #inner: InstanceType<RawSigner>
+    constructor(privateKey: Uint8Array) {
+      try {
+        this.#inner = new Raw(privateKey)
+      } catch (err) {
+        throw typedError(err)
+      }
+    }
+    sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array {
+      return this.#inner.sign(namespace, msg)
+    }
+  }
+}
+
 const FRAME_OVERHEAD = 20
 type RawCtor = new (...args: unknown[]) => RawCipher
 
@@ -190,6 +209,7 @@ export function adaptNative(raw: unknown): Binding {
     bitvecLacking: g('bitvecLacking'),
     bitvecHasExtraBits: g('bitvecHasExtraBits'),
     QuotaTable: NativeQuotaTable,
+    ...(typeof r.Ed25519Signer === 'function' ? { Ed25519Signer: nativeSigner(r.Ed25519Signer as unknown as RawSigner) } : {}),
     ...(typeof r.socketSendQueue === 'function' ? { socketSendQueue: r.socketSendQueue as (fd: number) => number | null } : {}),
   }
 }

@@ -153,6 +153,11 @@ export interface Binding {
   ed25519PublicKey(privateKey: Uint8Array): Uint8Array
   /** Sign `varint(len(namespace)) || namespace || msg` (the reference's `union_unique`). */
   ed25519Sign(privateKey: Uint8Array, namespace: Uint8Array, msg: Uint8Array): Uint8Array
+  /**
+   * A private key expanded once, signing as `ed25519Sign` does at half its cost per signature (it
+   * derives the key's hash and public key again each call). Native only; optional.
+   */
+  Ed25519Signer?: new (privateKey: Uint8Array) => { sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array }
   /** Verify a signature made by `ed25519Sign`. Native: ZIP-215. Fallback: libsodium (stricter). */
   ed25519Verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean
   /** Verify many; result `i` is whether item `i` verifies. Same answers as calling `ed25519Verify` per item. */
