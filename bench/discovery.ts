@@ -18,13 +18,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const CHILD = fileURLToPath(new URL('./e2e/discovery.ts', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url))
-/** Live heap per connection allowed at N = 100 (4,950 connections): about 1.25x the 17.5 KB it measured. */
-const GATE_MAX_HEAP_PER_CONN_KB = 22
+/** Live heap per connection allowed at N = 100 (4,950 connections): about 1.25x the 12.7 KB it measured. */
+const GATE_MAX_HEAP_PER_CONN_KB = 16
 const GATE_N = 100
 
 interface Row {
@@ -117,7 +118,7 @@ async function full(): Promise<void> {
   const md = [
     '# discovery at validator-set scale (deterministic runtime, one process)',
     '',
-    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${rows[0]?.backend ?? '?'} backend; \`npm run bench:discovery\` (bench/discovery.ts).`,
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus()[0]?.model ?? '?'} x ${cpus().length}, ${rows[0]?.backend ?? '?'} backend; \`npm run bench:discovery\` (bench/discovery.ts).`,
     'N nodes (Config.test, Ed25519, one peer set of all N keys, all bootstrapped from node 0, 10 ms links) until every node holds N - 1 connections.',
     'The compiled package (dist/). Live heap: `heapUsed` after a forced full collection with every node still running. Per connection: over N (N - 1) / 2 connections, both ends counted.',
     '',
