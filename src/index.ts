@@ -16,7 +16,7 @@
 export * from './errors.js'
 export { backend, loadReport, type AddonReport, type AddonSource, type CpuFeature, type LoadAttempt, type LoadReport } from './native/load.js'
 export type { ZstdEngine, ZstdStatus } from './native/binding.js'
-export type { Binding, CipherConstructor, OpenErrorCode, OpenResult, QuotaTable, RecvCipher, SendCipher } from './native/binding.js'
+export type { Binding, CipherConstructor, ExpandedSigner, ExpandedSignerConstructor, OpenErrorCode, OpenResult, QuotaTable, RecvCipher, SendCipher } from './native/binding.js'
 export { Bls12381, Ed25519, unionUnique } from './crypto/index.js'
 export type { RandomBytes, Signer, Verifier, VerifyItem } from './crypto/index.js'
 export { BitVec, Quota, RateLimiter } from './utils/index.js'

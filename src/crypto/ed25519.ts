@@ -18,6 +18,7 @@
  * Ed25519.verify(new TextEncoder().encode('app'), msg, alice.publicKey, sig) // true
  * ```
  */
+import type { ExpandedSigner } from '../native/binding.js'
 import { binding } from '../native/load.js'
 import { KeyPair, checkPrivateKey, toSeed, type RandomBytes, type Verifier, type VerifyItem } from './scheme.js'
 
@@ -54,7 +55,7 @@ export class Ed25519 extends KeyPair {
   private constructor(privateKey: Uint8Array) {
     // The addon's expanded key signs at half the cost of `ed25519Sign` (same bytes); made on first use.
     const Expanded = binding.Ed25519Signer
-    let expanded: { sign(ns: Uint8Array, msg: Uint8Array): Uint8Array } | undefined
+    let expanded: ExpandedSigner | undefined
     super(privateKey, (sk) => binding.ed25519PublicKey(sk), Expanded ? (sk, ns, msg) => (expanded ??= new Expanded(sk)).sign(ns, msg) : (sk, ns, msg) => binding.ed25519Sign(sk, ns, msg))
   }
 

@@ -6,7 +6,7 @@
  * addon's coded `Error`s (`"ERR_CODE: detail"`) into typed `P2pError`s. Hot paths (seal, open) are
  * direct calls inside one try/catch.
  */
-import type { Binding, OpenResult, QuotaTable, RecvCipher, SendCipher } from './binding.js'
+import type { Binding, ExpandedSigner, OpenResult, QuotaTable, RecvCipher, SendCipher } from './binding.js'
 import { typedError } from './codes.js'
 
 type Fn = (...args: never[]) => unknown
@@ -34,7 +34,7 @@ interface RawCipher {
   openInPlace?(chunk: Uint8Array): RawOpen
   openInPlaceAsync?(chunk: Uint8Array): Promise<RawOpen>
 }
-type RawSigner = new (privateKey: Uint8Array) => { sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array }
+type RawSigner = new (privateKey: Uint8Array) => ExpandedSigner
 
 /** The addon's `Ed25519Signer` with its coded errors typed (a bad key length throws `InvalidArgumentError`). */
 function nativeSigner(Raw: RawSigner): NonNullable<Binding['Ed25519Signer']> {

@@ -132,6 +132,21 @@ export interface QuotaTable {
   size(): number
 }
 
+/** An Ed25519 private key expanded once (see `Binding.Ed25519Signer`). */
+export interface ExpandedSigner {
+  /** The signature `Binding.ed25519Sign` gives for this key: of `union_unique(namespace, msg)`. */
+  sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array
+}
+
+/** How the addon expands an Ed25519 private key (see `Binding.Ed25519Signer`). */
+export interface ExpandedSignerConstructor {
+  /**
+   * The key expanded once: its hash and public key.
+   * @param privateKey the 32-byte RFC 8032 seed; another length throws `InvalidArgumentError`.
+   */
+  new (privateKey: Uint8Array): ExpandedSigner
+}
+
 /**
  * The primitives a backend (the Rust addon or the TypeScript fallback) provides; both give identical
  * bytes. Remote-input failures come back as data; caller bugs throw.
@@ -157,7 +172,7 @@ export interface Binding {
    * A private key expanded once, signing as `ed25519Sign` does at half its cost per signature (it
    * derives the key's hash and public key again each call). Native only; optional.
    */
-  Ed25519Signer?: new (privateKey: Uint8Array) => { sign(namespace: Uint8Array, msg: Uint8Array): Uint8Array }
+  Ed25519Signer?: ExpandedSignerConstructor
   /** Verify a signature made by `ed25519Sign`. Native: ZIP-215. Fallback: libsodium (stricter). */
   ed25519Verify(namespace: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, sig: Uint8Array): boolean
   /** Verify many; result `i` is whether item `i` verifies. Same answers as calling `ed25519Verify` per item. */
