@@ -22,6 +22,12 @@ export class LabelCount {
   ) {}
 }
 
+/** The count of `message` in the list from `head`, if it has one. */
+function labelCount(head: LabelCount | undefined, message: string): LabelCount | undefined {
+  for (let c = head; c; c = c.next) if (c.message === message) return c
+  return undefined
+}
+
 /** Which of the four per-message counters a fold is for. */
 type Kind = 'sent' | 'received' | 'bytesSent' | 'bytesReceived'
 
@@ -45,14 +51,12 @@ export class PeerTally {
 
   /** The count of messages sent with `message`, created on first use. */
   sentCount(message: string): LabelCount {
-    for (let c = this.sent; c; c = c.next) if (c.message === message) return c
-    return (this.sent = new LabelCount(message, this.sent))
+    return labelCount(this.sent, message) ?? (this.sent = new LabelCount(message, this.sent))
   }
 
   /** The count of messages received with `message`, created on first use. */
   receivedCount(message: string): LabelCount {
-    for (let c = this.received; c; c = c.next) if (c.message === message) return c
-    return (this.received = new LabelCount(message, this.received))
+    return labelCount(this.received, message) ?? (this.received = new LabelCount(message, this.received))
   }
 
   /** Add what `kind` counted since the last fold to `counter`. */
@@ -188,14 +192,13 @@ export class Metrics {
     let live = registryTallies.get(registry)
     if (!live) registryTallies.set(registry, (live = new Set()))
     this.#tallies = live
-    for (const [c, kind] of [
-      [this.messagesSent, 'sent'],
-      [this.messagesReceived, 'received'],
-      [this.bytesSent, 'bytesSent'],
-      [this.bytesReceived, 'bytesReceived'],
-    ] as const) {
-      if (!folds.has(c as Counter<string>)) folds.set(c as Counter<string>, { kind, tallies: live })
-    }
+    this.#perMessage = [
+      [this.messagesSent as Counter<string>, 'sent'],
+      [this.messagesReceived as Counter<string>, 'received'],
+      [this.bytesSent as Counter<string>, 'bytesSent'],
+      [this.bytesReceived as Counter<string>, 'bytesReceived'],
+    ]
+    for (const [c, kind] of this.#perMessage) if (!folds.has(c)) folds.set(c, { kind, tallies: live })
     this.connections = gauge('connections', 'reserved connections (including dials in progress)')
     this.trackedPeers = gauge('tracked_peers', 'keys in the address book')
     this.dialAttempts = counter('dial_attempts', 'outbound dials, by outcome', ['outcome'])
@@ -259,6 +262,8 @@ export class Metrics {
 
   /** The live tallies of this registry's networks. */
   readonly #tallies: Set<PeerTally>
+  /** The per-message counters, each with the count of a tally it takes. */
+  readonly #perMessage: readonly (readonly [Counter<string>, Kind])[]
 
   /**
    * The tally of a new connection to `peer` (hex); `release` it when the connection ends.
@@ -275,10 +280,7 @@ export class Metrics {
    * @internal used by the network's connections
    */
   release(t: PeerTally): void {
-    t.fold(this.messagesSent as Counter<string>, 'sent')
-    t.fold(this.messagesReceived as Counter<string>, 'received')
-    t.fold(this.bytesSent as Counter<string>, 'bytesSent')
-    t.fold(this.bytesReceived as Counter<string>, 'bytesReceived')
+    for (const [c, kind] of this.#perMessage) t.fold(c, kind)
     this.#tallies.delete(t)
   }
 }

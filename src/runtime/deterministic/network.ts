@@ -96,8 +96,9 @@ interface Wire {
 }
 
 /**
- * One end of an in-memory connection: its own `sink` and `stream` (methods on the prototype, not
- * closures per connection: a thousand-node run holds a million of these).
+ * One end of an in-memory connection, writing into `out` (read by the peer) and reading from `inp`:
+ * its own `sink` and `stream` (methods on the prototype, not closures per connection: a
+ * thousand-node run holds a million of these).
  */
 class MemEndpoint implements Connection {
   readonly sink: Sink = this
@@ -209,15 +210,10 @@ export class MemoryNetwork {
         const ba = new Pipe(`${id}:${address}>${local}`, to, from)
         const entry = new LiveConnection(id, [local, address], ab, ba)
         this.#live.add(entry)
-        listener.offer(this.#endpoint(ba, ab, local, entry))
-        resolve(this.#endpoint(ab, ba, address, entry))
+        listener.offer(new MemEndpoint(this.#wire, ba, ab, local, entry))
+        resolve(new MemEndpoint(this.#wire, ab, ba, address, entry))
       })
     })
-  }
-
-  /** The endpoint that writes into `out` (read by the peer) and reads from `inp`. */
-  #endpoint(out: Pipe, inp: Pipe, remote: Address, entry: LiveConnection): Connection {
-    return new MemEndpoint(this.#wire, out, inp, remote, entry)
   }
 
   /** What every endpoint of this network writes and closes through (one object, not closures per connection). */
