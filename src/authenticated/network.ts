@@ -46,6 +46,7 @@ import { verifyConfig, type Config } from './config.js'
 import { Metrics } from './metrics.js'
 import { Oracle, type OracleHooks } from './oracle.js'
 import { PeerConnection, type Overflow, type Placement } from './peer.js'
+import { PeerTable, keyHexOf } from './peers.js'
 import { Tracker, shuffle, type Reservation } from './tracker/tracker.js'
 import type { Channel, Receiver, Recipients, Sender, SendOutcome } from './types.js'
 
@@ -62,18 +63,11 @@ export interface NetworkHandle {
 
 const PROTOBUF_OVERHEAD = 64
 const OVERFLOWS: Overflow[] = ['wait', 'drop-newest', 'drop-oldest']
-const keyHex = new WeakMap<Uint8Array, string>()
-/** A key's hex, computed once per key object (a sender usually reuses the same key objects). */
-const hexOf = (b: Uint8Array): string => {
-  let h = keyHex.get(b)
-  if (h === undefined) keyHex.set(b, (h = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')))
-  return h
-}
 
 /** An authenticated network of a fixed, known set of peers; create one with `Network.create`. */
 export class Network {
   readonly #channels = new Map<number, ChannelQueue>()
-  readonly #peers = new Map<string, PeerConnection>()
+  readonly #peers = new PeerTable<PeerConnection>()
   /** Connections to discovery-only bootstrappers outside every tracked set: never routed to, not in `connected()`. */
   readonly #discoveryOnly = new Map<string, PeerConnection>()
   readonly #tasks: Handle<unknown>[] = []
@@ -188,11 +182,11 @@ export class Network {
   }
 
   #ratio(keys: Uint8Array[]): number {
-    const me = hexOf(this.cfg.signer.publicKey)
+    const me = keyHexOf(this.cfg.signer.publicKey)
     let others = 0
     let up = 0
     for (const k of keys) {
-      const h = hexOf(k)
+      const h = keyHexOf(k)
       if (h === me) continue
       others++
       if (this.#peers.has(h)) up++
@@ -207,7 +201,7 @@ export class Network {
    * counts in `clock_skew_warnings`.
    */
   handshakeTiming(key: Uint8Array): HandshakeTiming | undefined {
-    return this.#peers.get(hexOf(key))?.conn.timing
+    return this.#peers.byKey(key)?.conn.timing
   }
 
   /** Export what `peer`'s handshake measured; warn (count) past half the synchrony bound. */
@@ -264,13 +258,13 @@ export class Network {
   }
 
   /** The connected peers `recipients` names, in sending order. */
-  #targets(recipients: Recipients): PeerConnection[] {
+  #targets(recipients: Recipients): readonly PeerConnection[] {
     if (recipients.kind === 'one') {
-      const p = this.#peers.get(hexOf(recipients.key))
+      const p = this.#peers.byKey(recipients.key)
       return p ? [p] : []
     }
-    if (recipients.kind === 'all') return [...this.#peers.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
-    return recipients.keys.flatMap((k) => this.#peers.get(hexOf(k)) ?? [])
+    if (recipients.kind === 'all') return this.#peers.sorted()
+    return recipients.keys.flatMap((k) => this.#peers.byKey(k) ?? [])
   }
 
   /** Where a message with a supersede `key` and/or `ttlMs` goes in each recipient's queue. */
@@ -280,7 +274,7 @@ export class Network {
 
   #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow, place?: Placement): Uint8Array[] | Promise<Uint8Array[]> {
     if (recipients.kind === 'one') {
-      const p = this.#peers.get(hexOf(recipients.key))
+      const p = this.#peers.byKey(recipients.key)
       if (!p) return []
       const r = p.enqueue(channel, encodeData(channel, payload), priority, overflow, place)
       if (r === true) return [p.peer]
@@ -307,7 +301,7 @@ export class Network {
 
   readonly #hooks: OracleHooks = {
     disconnect: (pk, reason) => {
-      const k = hexOf(pk)
+      const k = keyHexOf(pk)
       const p = this.#peers.get(k) ?? this.#discoveryOnly.get(k)
       if (!p) return
       this.metrics.peersDisconnected.inc({ reason })

@@ -108,6 +108,33 @@ describe('authenticated behaviours (deterministic)', () => {
       await Promise.all([nodes[0]!.handle.stop(), nodes[1]!.handle.stop(), again.handle.stop()])
     })
   })
+
+  it('a key array reused for another peer\'s key routes by its bytes at the time of each send (seed=16)', async () => {
+    await replay(16, async (rt) => {
+      const set = [1, 2, 3]
+      const nodes = set.map((s) => start(rt, s, host(s), s === 1 ? undefined : 1, set))
+      await Promise.all(nodes.map((n) => n.network.whenConnected(2)))
+      // One scratch array, filled with a different key before each send (and each oracle call).
+      const k = new Uint8Array(32)
+      const sends: [number, number][] = [[2, 20], [3, 30], [2, 21], [3, 31]]
+      for (const [to, byte] of sends) {
+        k.set(key(to))
+        expect((await nodes[0]!.sender.send(Recipients.one(k), Uint8Array.of(byte))).map(hex)).toEqual([hex(key(to))])
+        expect((await nodes[0]!.sender.send(Recipients.some([k]), Uint8Array.of(byte + 100))).map(hex)).toEqual([hex(key(to))])
+      }
+      const got = async (n: number, count: number) => {
+        const out: number[] = []
+        for (let i = 0; i < count; i++) out.push((await nodes[n - 1]!.receiver.recv())[1][0]!)
+        return out
+      }
+      expect(await got(2, 4)).toEqual([20, 120, 21, 121])
+      expect(await got(3, 4)).toEqual([30, 130, 31, 131])
+      // The handshake timing of the key's current peer, not of the first one the array named.
+      k.set(key(2))
+      expect(nodes[0]!.network.handshakeTiming(k)).toBe(nodes[0]!.network.handshakeTiming(key(2)))
+      await Promise.all(nodes.map((n) => n.handle.stop()))
+    })
+  })
 })
 
 describe('bad input between honest nodes (deterministic)', () => {
