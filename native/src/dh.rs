@@ -39,10 +39,10 @@ pub fn shared_secret(secret: &[u8; 32], peer: &[u8; 32]) -> [u8; 32] {
     for i in 0..32 {
         k[i] = (clamped[i] >> 3) | clamped.get(i + 1).map_or(0, |next| next << 5);
     }
-    let k = Scalar::from_canonical_bytes(k);
-    match (MontgomeryPoint(*peer).to_edwards(0), Option::<Scalar>::from(k)) {
-        (Some(p), Some(k)) => (p.mul_by_cofactor() * k).to_montgomery().to_bytes(),
-        _ => StaticSecret::from(*secret).diffie_hellman(&PublicKey::from(*peer)).to_bytes(),
+    let k = Option::<Scalar>::from(Scalar::from_canonical_bytes(k)).expect("below 2^252, so below l");
+    match MontgomeryPoint(*peer).to_edwards(0) {
+        Some(p) => (p.mul_by_cofactor() * k).to_montgomery().to_bytes(),
+        None => StaticSecret::from(*secret).diffie_hellman(&PublicKey::from(*peer)).to_bytes(),
     }
 }
 

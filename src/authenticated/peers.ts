@@ -21,6 +21,7 @@
  * ```
  */
 import { bytesEqual } from '../stream/handshake.js'
+import { hexOf } from '../utils/hex.js'
 
 /** What the table needs of a peer: its key and that key's hex. */
 export interface Keyed {
@@ -34,7 +35,7 @@ const keyHex = new WeakMap<Uint8Array, { hex: string; bytes: Uint8Array }>()
 export function keyHexOf(key: Uint8Array): string {
   const known = keyHex.get(key)
   if (known !== undefined && bytesEqual(known.bytes, key)) return known.hex
-  const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+  const hex = hexOf(key)
   keyHex.set(key, { hex, bytes: key.slice() })
   return hex
 }
