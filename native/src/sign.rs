@@ -89,7 +89,38 @@ impl Ed25519Signer {
 /// Whether `pk` is a key ed25519-consensus accepts: 32 bytes encoding a point of the curve (any
 /// encoding of it, canonical or not).
 pub fn ed25519_validate(pk: &[u8]) -> bool {
-    <[u8; 32]>::try_from(pk).is_ok_and(|a| CompressedEdwardsY(a).decompress().is_some())
+    <[u8; 32]>::try_from(pk).is_ok_and(|a| decompress_key(&a).is_some())
+}
+
+/// Slots of the per-thread cache of decoded public keys: a validator set's keys (hundreds to a few
+/// thousand) mostly fit; about 1.6 MB per thread that verifies.
+const KEY_CACHE_SLOTS: usize = 8192;
+
+thread_local! {
+    static KEY_CACHE: std::cell::RefCell<Vec<Option<([u8; 32], Option<EdwardsPoint>)>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The point a public key encodes (None when it encodes none), from a direct-mapped per-thread cache:
+/// decoding a key is a square root, about a tenth of a verification, and the same few keys are
+/// decoded again for every handshake, peer record and key check. A slot holds the exact 32 bytes it
+/// was decoded from, so any encoding (a non-canonical one too) maps to its own result; keys that
+/// collide on a slot (chosen to or not) only evict each other.
+fn decompress_key(pk: &[u8; 32]) -> Option<EdwardsPoint> {
+    let slot = (u16::from_le_bytes([pk[0], pk[1]]) ^ u16::from_le_bytes([pk[29], pk[30]])) as usize % KEY_CACHE_SLOTS;
+    KEY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.is_empty() {
+            cache.resize(KEY_CACHE_SLOTS, None);
+        }
+        if let Some((key, point)) = &cache[slot] {
+            if key == pk {
+                return *point;
+            }
+        }
+        let point = CompressedEdwardsY(*pk).decompress();
+        cache[slot] = Some((*pk, point));
+        point
+    })
 }
 
 pub fn ed25519_verify(namespace: &[u8], msg: &[u8], pk: &[u8], sig: &[u8]) -> bool {
@@ -112,7 +143,7 @@ fn zip215_verify(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
 /// `s` is not below `l`.
 fn zip215_parts(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> Option<(EdwardsPoint, EdwardsPoint, Scalar, Scalar)> {
     let (r_bytes, s_bytes) = sig.split_at(32);
-    let a = CompressedEdwardsY(*pk).decompress()?;
+    let a = decompress_key(pk)?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes.try_into().expect("32 bytes")))?;
     let r = CompressedEdwardsY(r_bytes.try_into().expect("32 bytes")).decompress()?;
     let mut h = ring::digest::Context::new(&ring::digest::SHA512);
@@ -392,6 +423,31 @@ pub(crate) mod tests {
                 }
                 assert_eq!(zip215_verify(&p2, &s2, &m2), consensus_verify(&p2, &s2, &m2));
                 assert_eq!(ed25519_validate(&p2), ed25519_consensus::VerificationKey::try_from(p2).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn keys_sharing_a_cache_slot_keep_their_own_verdicts() {
+        // Flipping the same bits of bytes 0 and 29 keeps a key's cache slot: the keys below all share
+        // one, and are checked in turns so that each lookup finds the slot holding another key.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8192);
+        for i in 0..30u64 {
+            let sk = ed25519_from_seed(5000 + i);
+            let pk = ed25519_public_key(&sk).unwrap();
+            let sig = ed25519_sign(&sk, b"ns", b"msg").unwrap();
+            let flip = 1 + (rng.next_u32() % 255) as u8;
+            let mut twin = pk;
+            twin[0] ^= flip;
+            twin[29] ^= flip;
+            let twin_decodes = CompressedEdwardsY(twin).decompress().is_some();
+            for _ in 0..3 {
+                assert!(ed25519_verify(b"ns", b"msg", &pk, &sig));
+                assert_eq!(ed25519_validate(&twin), twin_decodes);
+                assert!(!ed25519_verify(b"ns", b"msg", &twin, &sig));
+                assert!(ed25519_validate(&pk));
+                let (ns, msg, sig): (&[u8], &[u8], &[u8]) = (b"ns", b"msg", &sig);
+                assert_eq!(ed25519_verify_batch(&[ns; 4], &[msg; 4], &[&pk, &pk, &twin, &pk], &[sig; 4]), vec![true, true, false, true]);
             }
         }
     }
