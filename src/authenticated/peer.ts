@@ -34,7 +34,7 @@
  */
 import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
 import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
-import { TIMER_CANCELLED, type Context } from '../runtime/context.js'
+import type { Context } from '../runtime/context.js'
 import { BATCH_BYTES, type EncryptedConnection } from '../stream/connection.js'
 import { Gcra } from '../utils/gcra.js'
 import type { ChannelQueue } from './channels.js'
@@ -371,10 +371,12 @@ export class PeerConnection {
       }
       // Wake when the writer frees space, or when the peer would count as stalled, to look again.
       const since = this.#writingSince === undefined ? this.ctx.now() : Math.max(this.#progressAt, this.#writingSince)
-      const wake = new AbortController()
-      const space = new Promise<void>((r) => this.#space.push(r)).then(() => wake.abort(TIMER_CANCELLED))
-      await Promise.race([space, this.ctx.sleep(Math.max(1, since + this.cfg.maxWriteStallMs - this.ctx.now()), wake.signal).catch(() => undefined)])
-      wake.abort(TIMER_CANCELLED)
+      let cancel: (() => void) | undefined
+      await new Promise<void>((wake) => {
+        this.#space.push(wake)
+        cancel = this.ctx.after(Math.max(1, since + this.cfg.maxWriteStallMs - this.ctx.now()), wake)
+      })
+      cancel!()
     }
     if (this.#ended) return false
     // Stale before there was room for it: the writer would drop it at once.

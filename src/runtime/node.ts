@@ -264,6 +264,11 @@ export class NodeContext implements Context {
     })
   }
 
+  after(ms: number, fire: () => void): () => void {
+    const timer = setTimeout(fire, Math.max(0, ms))
+    return () => clearTimeout(timer)
+  }
+
   randomBytes(n: number): Uint8Array {
     return new Uint8Array(randomBytes(n))
   }

@@ -33,7 +33,7 @@
 import { ClosedError, DecryptFailedError, FrameEmptyError, FrameTooLargeError, HandshakeError, HandshakeTimeoutError, NonceOverflowError, P2pError } from '../errors.js'
 import { binding as activeBinding } from '../native/load.js'
 import type { Binding, OpenErrorCode, OpenResult, RecvCipher, SendCipher } from '../native/binding.js'
-import { TIMER_CANCELLED, type Connection, type Context } from '../runtime/context.js'
+import type { Connection, Context } from '../runtime/context.js'
 import { verifyStreamConfig, type StreamConfig } from './config.js'
 import { FrameReader, concat, frame } from './framing.js'
 import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
@@ -65,20 +65,17 @@ const NO_OP = (): void => undefined
 
 /** Race `work` against the deadline; on timeout close the socket and throw `HandshakeTimeoutError`. */
 async function beforeDeadline<T>(ctx: Context, cfg: StreamConfig, conn: Connection, deadline: number, work: Promise<T>): Promise<T> {
-  const timer = new AbortController()
-  const timeout = ctx.sleep(Math.max(0, deadline - ctx.now()), timer.signal).then(
-    () => {
-      throw new HandshakeTimeoutError(conn.remote, cfg.handshakeTimeoutMs)
-    },
-    () => new Promise<never>(() => undefined),
-  )
+  let cancel = NO_OP
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = ctx.after(deadline - ctx.now(), () => reject(new HandshakeTimeoutError(conn.remote, cfg.handshakeTimeoutMs)))
+  })
   try {
     return await Promise.race([work, timeout])
   } catch (e) {
     conn.sink.close()
     throw e
   } finally {
-    timer.abort(TIMER_CANCELLED)
+    cancel()
   }
 }
 

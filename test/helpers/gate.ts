@@ -62,6 +62,7 @@ function delegate(inner: Context): Context {
   return {
     now: () => inner.now(),
     sleep: (ms, signal) => inner.sleep(ms, signal),
+    after: (ms, fire) => inner.after(ms, fire),
     randomBytes: (n) => inner.randomBytes(n),
     randomInt: (max) => inner.randomInt(max),
     pace: () => inner.pace(),

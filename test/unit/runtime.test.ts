@@ -55,6 +55,22 @@ describe('DeterministicRuntime', () => {
     expect(seen.now).toBeLessThan(1_000)
   })
 
+  it('after: fires once at its virtual time unless cancelled first', async () => {
+    const rt = new DeterministicRuntime({ seed: 1, startMs: 0 })
+    const seen = await rt.run(async (ctx) => {
+      const fired: string[] = []
+      const cancel = ctx.after(20, () => fired.push(`cancelled@${ctx.now()}`))
+      ctx.after(10, () => fired.push(`a@${ctx.now()}`))
+      ctx.after(-5, () => fired.push(`now@${ctx.now()}`)) // a past deadline fires at once
+      await ctx.sleep(15)
+      cancel()
+      cancel() // idempotent
+      await ctx.sleep(100)
+      return fired
+    })
+    expect(seen).toEqual(['now@0', 'a@10'])
+  })
+
   it('a day of virtual time passes at once', async () => {
     const rt = new DeterministicRuntime({ seed: 1, startMs: 0 })
     expect(await rt.run(async (ctx) => (await ctx.sleep(86_400_000), ctx.now()))).toBe(86_400_000)
@@ -169,6 +185,16 @@ describe('NodeContext (real loopback sockets)', () => {
     expect(await b!.stream.recv()).toBeNull()
     l.close()
     expect(await l.accept()).toBeNull()
+  })
+
+  it('after: fires once unless cancelled first', async () => {
+    const ctx = new NodeContext()
+    const fired: string[] = []
+    const cancel = ctx.after(0, () => fired.push('cancelled'))
+    cancel()
+    await new Promise<void>((resolve) => ctx.after(5, () => (fired.push('kept'), resolve())))
+    // Node runs due timers by deadline: the 0 ms one would have come first had it not been cancelled.
+    expect(fired).toEqual(['kept'])
   })
 
   it('a refused dial is a typed error', async () => {

@@ -31,7 +31,7 @@
  */
 import type { Peer } from '../../codec/index.js'
 import { PeerRefusedError } from '../../errors.js'
-import { TIMER_CANCELLED, type Context } from '../../runtime/context.js'
+import type { Context } from '../../runtime/context.js'
 import { KeyedRate, sourceOf } from '../admission.js'
 import type { Config } from '../config.js'
 import { Directory, type BitVecOutcome, type PeersOutcome } from './directory.js'
@@ -314,11 +314,14 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
 
 /** `p`'s value, or undefined if `ms` pass first. */
 async function raceTimeout<T>(ctx: Context, p: Promise<T>, ms: number): Promise<T | undefined> {
-  const timer = new AbortController()
+  let cancel: () => void = () => undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    cancel = ctx.after(ms, () => resolve(undefined))
+  })
   try {
-    return await Promise.race([p, ctx.sleep(ms, timer.signal).then(() => undefined, () => undefined)])
+    return await Promise.race([p, timeout])
   } finally {
-    timer.abort(TIMER_CANCELLED)
+    cancel()
   }
 }
 

@@ -119,6 +119,10 @@ class DeterministicContext implements Context {
     })
   }
 
+  after(ms: number, fire: () => void): () => void {
+    return this.rt.scheduler.at(this.now() + Math.max(0, ms), fire)
+  }
+
   randomBytes(n: number): Uint8Array {
     return this.rt.rng.bytes(n)
   }
