@@ -38,6 +38,7 @@ import { verifyStreamConfig, type StreamConfig } from './config.js'
 import { FrameReader, concat, frame } from './framing.js'
 import { bytesEqual, createHandshake, verifyHandshake } from './handshake.js'
 import { giveBuffer, takeBuffer } from './pool.js'
+import { uninit } from '../utils/slab.js'
 
 const TAG = 16
 /** Bytes a frame adds to its plaintext: the length prefix and the tag. */
@@ -375,7 +376,7 @@ export class EncryptedConnection {
       lens[0] = bytes
       return this.#sealer.sealFrames(joined(batch[0]!.msg, bytes), lens)
     }
-    const plain = new Uint8Array(bytes)
+    const plain = uninit(bytes)
     let off = 0
     for (let i = 0; i < batch.length; i++) {
       const { msg, length } = batch[i]!
@@ -541,7 +542,8 @@ export class EncryptedConnection {
     if (this.#error || p.length < 4) return
     const need = 4 + new DataView(p.buffer, p.byteOffset, 4).getUint32(0)
     if (need <= ASSEMBLE_FROM || need <= p.length) return
-    this.#assembly = new Uint8Array(need)
+    // Every byte is written (the frame as it arrives) before the frame is opened and its message seen.
+    this.#assembly = uninit(need)
     this.#assembly.set(p)
     this.#filled = p.length
     this.#pending = EMPTY

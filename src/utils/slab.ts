@@ -1,6 +1,6 @@
 /**
  * Small byte arrays carved out of shared slabs: `alloc(n)` is a view into a 64 KiB ArrayBuffer for
- * n <= 1 KiB, a buffer of its own above that.
+ * n <= 1 KiB, a buffer of its own above that (`uninit`).
  *
  * A `new Uint8Array(n)` above V8's on-heap limit (64 bytes) costs a malloc'd backing store and its
  * bookkeeping, and a finalizer when it dies; on a path that runs once per message (every Data message
@@ -27,7 +27,7 @@ let used = 0
 
 /** `n` bytes the caller must fill entirely (not zeroed when carved from a slab). */
 export function alloc(n: number): Uint8Array {
-  if (n > MAX_SMALL) return new Uint8Array(n)
+  if (n > MAX_SMALL) return uninit(n)
   if (used + n > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES)
     used = 0
@@ -36,4 +36,15 @@ export function alloc(n: number): Uint8Array {
   // Keep views 8-byte aligned (cheap to copy into and out of).
   used += (n + 7) & ~7
   return view
+}
+
+/**
+ * `n` bytes in an ArrayBuffer of their own, not zeroed (`Buffer.allocUnsafeSlow`'s memory as a plain
+ * `Uint8Array`, whose `subarray` is cheaper than Buffer's): for large arrays the caller fills
+ * entirely at once (a 1 MiB message's envelope, a frame being assembled), where `new Uint8Array(n)`
+ * would first clear every byte.
+ */
+export function uninit(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
 }
