@@ -297,6 +297,52 @@ export function decodePeer(buf: Uint8Array): Peer {
 
 /** Decode a frame's plaintext; throws `DecodeError` on malformed input. */
 export function decodeMessage(buf: Uint8Array): Message {
+  return decodeDataFast(buf) ?? decodeMessageFields(buf)
+}
+
+/** The end of the last varint `varint4` read. */
+let cursor = 0
+
+/** A varint of at most 4 bytes (below 2^28) at `p`, ending before `end`, its end in `cursor`; else -1. */
+function varint4(buf: Uint8Array, p: number, end: number): number {
+  let v = 0
+  for (let i = 0, scale = 1; i < 4 && p < end; i++, scale *= 0x80) {
+    const b = buf[p++]!
+    v += (b & 0x7f) * scale
+    if (b < 0x80) {
+      cursor = p
+      return v
+    }
+  }
+  return -1
+}
+
+/**
+ * The shape every Data message arrives in (prost's encoding of it, and the reference's), decoded
+ * without a Reader, tag tuples or BigInt: field 3 alone, holding the channel (field 1, omitted when
+ * 0) and then the message (field 2), varints of at most 4 bytes. Undefined for anything else, which
+ * `decodeMessage` then decodes field by field (with the same result for this shape).
+ */
+export function decodeDataFast(buf: Uint8Array): Extract<Message, { type: 'data' }> | undefined {
+  const n = buf.length
+  if (n < 3 || buf[0] !== 0x1a) return undefined
+  const body = varint4(buf, 1, n)
+  if (body < 0 || cursor + body !== n) return undefined
+  let p = cursor
+  let channel = 0
+  if (buf[p] === 0x08) {
+    channel = varint4(buf, p + 1, n)
+    if (channel < 0) return undefined
+    p = cursor
+  }
+  if (p >= n || buf[p] !== 0x12) return undefined
+  const len = varint4(buf, p + 1, n)
+  if (len < 0 || cursor + len !== n) return undefined
+  return { type: 'data', channel, message: buf.subarray(cursor, n) }
+}
+
+/** `decodeMessage` for any input: every field, in order, as prost merges them. */
+export function decodeMessageFields(buf: Uint8Array): Message {
   const r = new Reader(buf)
   let m: Message = { type: 'none' }
   while (!r.done()) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeHandshake, decodeMessage, decodeSocket, encodeData, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
+import { decodeDataFast, decodeHandshake, decodeMessage, decodeMessageFields, decodeSocket, encodeData, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
 import { DecodeError } from '../../src/errors.js'
 import { FC_SEED } from '../helpers/backends.js'
 
@@ -34,6 +34,34 @@ describe('codec properties', () => {
       const h = { recipientPublicKey: r, ephemeralPublicKey: e, timestamp: t, ...(s ? { signature: s } : {}) }
       expect(strip(decodeHandshake(encodeHandshake(h)))).toEqual(strip(h))
     }), { seed: FC_SEED, numRuns: 300 })
+  })
+
+  it('the Data fast path decodes as the field-by-field decoder, or leaves the input to it', () => {
+    // Valid Data encodings, then the same with one byte changed, cut, or extended: every input the fast
+    // path takes must give the general decoder's result; those it leaves must still decode as before.
+    const data = fc.record({ channel: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 0xffff_ffff })), message: bytes(300) })
+    const edit = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('none', 'set', 'cut', 'grow'))
+    fc.assert(
+      fc.property(data, edit, ({ channel, message }, [at, v, how]) => {
+        let b = encodeData(channel, message)
+        if (how === 'set') (b = b.slice())[at % b.length] = v
+        else if (how === 'cut') b = b.subarray(0, at % b.length)
+        else if (how === 'grow') b = Uint8Array.from([...b, v])
+        const fast = decodeDataFast(b)
+        // What the encoder writes for a channel below 2^28 and a message (an empty one is omitted).
+        if (how === 'none' && channel < 2 ** 28 && message.length > 0) expect(fast).toBeDefined()
+        let general: Message | DecodeError
+        try {
+          general = decodeMessageFields(b)
+        } catch (e) {
+          general = e as DecodeError
+        }
+        if (fast === undefined) return
+        expect(fast).toEqual(general)
+        expect(decodeMessage(b)).toEqual(general)
+      }),
+      { seed: FC_SEED, numRuns: 3000 },
+    )
   })
 
   it('arbitrary bytes decode or fail with a DecodeError, never anything else', () => {
