@@ -593,7 +593,7 @@ mod timing {
     #[test]
     #[ignore = "prints timings only; run by hand"]
     fn frame_timing() {
-        for (size, batch) in [(100usize, 64usize), (65536, 16)] {
+        for (size, batch) in [(100usize, 64usize), (1024, 64), (65536, 16)] {
             let key = [7u8; 32];
             let mut tx = Sender::new(&key, true, 1 << 21, None).unwrap();
             let mut rx = Receiver::new(&key, false, 1 << 21, None).unwrap();
