@@ -94,6 +94,25 @@ export interface Handle<T> {
  */
 export const TIMER_CANCELLED: unique symbol = Symbol('timer cancelled')
 
+/**
+ * `Context.sleep` on top of the context's `after` (both runtimes implement it so): resolves after `ms`,
+ * rejects with the signal's reason as soon as it fires (the timer is then cancelled).
+ */
+export function sleepAfter(ctx: Pick<Context, 'after'>, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const cancel = ctx.after(ms, () => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    })
+    const onAbort = () => {
+      cancel()
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
 /** The clock, randomness, tasks, sockets and metrics registry a component uses. */
 export interface Context {
   /** Milliseconds since the Unix epoch (virtual in the deterministic runtime). */

@@ -25,7 +25,7 @@ import { createServer, connect, type Socket } from 'node:net'
 import { Registry } from 'prom-client'
 import { P2pError } from '../errors.js'
 import { binding } from '../native/load.js'
-import { formatAddress, parseAddress, type Address, type Connection, type Context, type Handle, type Listener } from './context.js'
+import { formatAddress, parseAddress, sleepAfter, type Address, type Connection, type Context, type Handle, type Listener } from './context.js'
 import { ChunkQueue } from './queue.js'
 
 /** Options of a `NodeContext`; every field is optional. */
@@ -250,18 +250,7 @@ export class NodeContext implements Context {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason)
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }, Math.max(0, ms))
-      const onAbort = () => {
-        clearTimeout(timer)
-        reject(signal!.reason)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return sleepAfter(this, ms, signal)
   }
 
   after(ms: number, fire: () => void): () => void {

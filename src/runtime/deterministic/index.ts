@@ -18,7 +18,7 @@
  */
 import { Registry } from 'prom-client'
 import { toSeed } from '../../crypto/scheme.js'
-import type { Address, Context, Handle, Listener, Connection } from '../context.js'
+import { sleepAfter, type Address, type Context, type Handle, type Listener, type Connection } from '../context.js'
 import { SeededRng } from '../rng.js'
 import { Auditor } from './auditor.js'
 import { MemoryNetwork, type LinkOptions } from './network.js'
@@ -105,18 +105,7 @@ class DeterministicContext implements Context {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason)
-      const cancel = this.rt.scheduler.at(this.now() + Math.max(0, ms), () => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      })
-      const onAbort = () => {
-        cancel()
-        reject(signal!.reason)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return sleepAfter(this, ms, signal)
   }
 
   after(ms: number, fire: () => void): () => void {
