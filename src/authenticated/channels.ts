@@ -22,6 +22,7 @@
  */
 import { ClosedError, CompressError, DecompressError, MessageTooLargeError } from '../errors.js'
 import { binding } from '../native/load.js'
+import { encodeData, encodeDataParts, type EncodedData } from '../codec/messages.js'
 import type { Quota } from '../utils/quota.js'
 import type { Metrics } from './metrics.js'
 import type { Overflow } from './peer.js'
@@ -164,11 +165,18 @@ export class ChannelQueue implements Receiver {
   }
 }
 
+/**
+ * Payloads from this size on (bytes) that the network may send from where they lie (compressed or
+ * handed over) are kept apart from their envelope header: below it, one copy into one array costs less
+ * than carrying two parts to the seal.
+ */
+export const PARTS_FROM = 4096
+
 /** How the network routes a message: awaited (`send`) or offered without waiting (`trySend`). */
 export interface Routes {
-  /** `key` and `ttlMs` as in `SendOptions` (undefined: none). */
-  send(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow, key?: string, ttlMs?: number): Uint8Array[] | Promise<Uint8Array[]>
-  offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, key?: string, ttlMs?: number): SendOutcome
+  /** `data`: the encoded Data message; `key` and `ttlMs` as in `SendOptions` (undefined: none). */
+  send(recipients: Recipients, channel: Channel, data: EncodedData, priority: boolean, overflow: Overflow, key?: string, ttlMs?: number): Uint8Array[] | Promise<Uint8Array[]>
+  offer(recipients: Recipients, channel: Channel, data: EncodedData, priority: boolean, key?: string, ttlMs?: number): SendOutcome
   /** The runtime's `pace`: lets the event loop turn in a loop of sends that resolve at once. */
   pace(): Promise<void> | undefined
 }
@@ -181,25 +189,32 @@ export class ChannelSender implements Sender {
     private readonly routes: Routes,
   ) {}
 
-  #payload(message: Uint8Array): Uint8Array {
+  /**
+   * The Data message of `message`: compressed if the channel compresses, size-checked, encoded. The
+   * payload is kept apart from its header (not copied) when it is the network's own (compressed) or
+   * `transfer`red, and large enough (`PARTS_FROM`).
+   */
+  #encode(message: Uint8Array, transfer: boolean): EncodedData {
     let payload = message
+    let owned = transfer
     if (this.spec.compression !== undefined) {
       try {
         payload = binding.zstdCompress(message, this.spec.compression)
       } catch (e) {
         throw e instanceof CompressError ? e : new CompressError(String(e))
       }
+      owned = true
     }
     if (payload.length > this.maxMessageSize) throw new MessageTooLargeError(payload.length, this.maxMessageSize)
-    return payload
+    return owned && payload.length >= PARTS_FROM ? encodeDataParts(this.spec.channel, payload) : encodeData(this.spec.channel, payload)
   }
 
   async send(recipients: Recipients, message: Uint8Array, options: boolean | SendOptions = false): Promise<Uint8Array[]> {
     let to
-    if (typeof options === 'boolean') to = this.routes.send(recipients, this.spec.channel, this.#payload(message), options, this.spec.overflow)
+    if (typeof options === 'boolean') to = this.routes.send(recipients, this.spec.channel, this.#encode(message, false), options, this.spec.overflow)
     else {
       const o = sendOptions(options)
-      to = this.routes.send(recipients, this.spec.channel, this.#payload(message), o.priority, this.spec.overflow, o.key, o.ttlMs)
+      to = this.routes.send(recipients, this.spec.channel, this.#encode(message, o.transfer), o.priority, this.spec.overflow, o.key, o.ttlMs)
     }
     // A send that resolves at once (queued, or dropped for a stalled peer) returns through microtasks
     // only; pace() lets the event loop turn now and then so a loop of them cannot starve the process.
@@ -209,8 +224,8 @@ export class ChannelSender implements Sender {
   }
 
   trySend(recipients: Recipients, message: Uint8Array, options: boolean | SendOptions = false): SendOutcome {
-    if (typeof options === 'boolean') return this.routes.offer(recipients, this.spec.channel, this.#payload(message), options)
+    if (typeof options === 'boolean') return this.routes.offer(recipients, this.spec.channel, this.#encode(message, false), options)
     const o = sendOptions(options)
-    return this.routes.offer(recipients, this.spec.channel, this.#payload(message), o.priority, o.key, o.ttlMs)
+    return this.routes.offer(recipients, this.spec.channel, this.#encode(message, o.transfer), o.priority, o.key, o.ttlMs)
   }
 }

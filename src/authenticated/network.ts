@@ -31,7 +31,7 @@
  * const handle = network.start()
  * ```
  */
-import { encodeData, encodeSocket, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
+import { encodeSocket, type EncodedData, peerRecordPayload, IP_SUFFIX, TRACKER_SUFFIX, STREAM_SUFFIX, withSuffix, type Peer } from '../codec/index.js'
 import { ClosedError, InvalidArgumentError, PeerRefusedError, isP2pError, type HandshakeError, type HandshakeReason } from '../errors.js'
 import type { Connection, Context, Handle } from '../runtime/context.js'
 import { parseAddress } from '../runtime/context.js'
@@ -272,26 +272,24 @@ export class Network {
     return { slot: key === undefined ? undefined : `${channel}:${key}`, expiresAt: ttlMs === undefined ? Infinity : this.ctx.now() + ttlMs }
   }
 
-  #route(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, overflow: Overflow, place?: Placement): Uint8Array[] | Promise<Uint8Array[]> {
+  #route(recipients: Recipients, channel: Channel, data: EncodedData, priority: boolean, overflow: Overflow, place?: Placement): Uint8Array[] | Promise<Uint8Array[]> {
     if (recipients.kind === 'one') {
       const p = this.#peers.byKey(recipients.key)
       if (!p) return []
-      const r = p.enqueue(channel, encodeData(channel, payload), priority, overflow, place)
+      const r = p.enqueue(channel, data, priority, overflow, place)
       if (r === true) return [p.peer]
       if (r === false) return []
       return r.then((ok) => (ok ? [p.peer] : []))
     }
     const targets = this.#targets(recipients)
-    // Encoded once, queued for every recipient (the bytes are never modified once queued).
-    const data = encodeData(channel, payload)
+    // Encoded once (by the sender), queued for every recipient (the bytes are never modified once queued).
     const queued = targets.map((p) => p.enqueue(channel, data, priority, overflow, place))
     if (queued.every((q) => typeof q === 'boolean')) return targets.filter((_, i) => queued[i]).map((p) => p.peer)
     return Promise.all(queued).then((ok) => targets.filter((_, i) => ok[i]).map((p) => p.peer))
   }
 
-  #offer(recipients: Recipients, channel: Channel, payload: Uint8Array, priority: boolean, place?: Placement): SendOutcome {
+  #offer(recipients: Recipients, channel: Channel, data: EncodedData, priority: boolean, place?: Placement): SendOutcome {
     const out: SendOutcome = { queued: [], full: [], stalled: [] }
-    const data = encodeData(channel, payload)
     for (const p of this.#targets(recipients)) {
       const r = p.offer(channel, data, priority, 'drop-newest', place)
       if (r !== 'closed') out[r].push(p.peer)

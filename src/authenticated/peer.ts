@@ -32,7 +32,7 @@
  * ## Not provided
  * Fairness between channels of one peer beyond FIFO: a peer's receive loop delivers in arrival order.
  */
-import { encodeMessage, tryDecodeMessage, type Message } from '../codec/index.js'
+import { dataFrame, encodeMessage, tryDecodeMessage, type EncodedData, type Message } from '../codec/index.js'
 import { DecodeError, isP2pError, type ErrorCode } from '../errors.js'
 import type { Context } from '../runtime/context.js'
 import { BATCH_BYTES, type EncryptedConnection } from '../stream/connection.js'
@@ -90,7 +90,7 @@ function takeBatch(queues: Queued[][], now: number, expire: (m: Queued) => void)
  * supersede slot (`channel:key`, or undefined), when it goes stale (ms, Infinity for never), the
  * peer-local order of its send and whether it is in the high-priority queue.
  */
-type Queued = { bytes: Uint8Array; message: string; channel: number; slot: string | undefined; expiresAt: number; seq: number; high: boolean }
+type Queued = { bytes: EncodedData; message: string; channel: number; slot: string | undefined; expiresAt: number; seq: number; high: boolean }
 
 /**
  * Where a data message goes beyond its channel and priority: `slot` (`channel:key`) replaces a queued
@@ -203,7 +203,7 @@ export class PeerConnection {
   }
 
   /**
-   * Offer a data message (`data`: the encoded Data message, `encodeData(channel, payload)`, shared by
+   * Offer a data message (`data`: the encoded Data message, `encodeData(channel, payload)` or its `DataParts`, shared by
    * every recipient of a broadcast) without waiting: `queued`, or why not: `full` (the queue holds `mailboxSize`
    * messages or `maxPeerQueueBytes` bytes), `stalled` (full, and the socket accepted no bytes for
    * `maxWriteStallMs`), `closed`. Under `drop-oldest` a full queue makes room by dropping the oldest
@@ -213,7 +213,7 @@ export class PeerConnection {
    * (`superseded`), whether or not the queue is full; a queued message past its `place.expiresAt` is
    * dropped (`expired`) when the writer reaches it, or earlier when its room is needed.
    */
-  offer(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): Offer {
+  offer(channel: number, data: EncodedData, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): Offer {
     if (this.#ended) return 'closed'
     const seq = ++this.#seq
     if (place.slot !== undefined && this.#supersede(channel, data, priority, place, seq) !== undefined) return 'queued'
@@ -233,7 +233,7 @@ export class PeerConnection {
    * once the connection has ended, when it went stale while waiting (`expired`), or when a newer
    * message of its slot was queued while it waited (`superseded`).
    */
-  enqueue(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): boolean | Promise<boolean> {
+  enqueue(channel: number, data: EncodedData, priority: boolean, overflow: Overflow = 'wait', place: Placement = PLAIN): boolean | Promise<boolean> {
     if (this.#ended) return false
     if (place.slot !== undefined || overflow !== 'wait') return this.#enqueueWith(channel, data, priority, overflow, place)
     const q = priority ? this.#high : this.#low
@@ -242,7 +242,7 @@ export class PeerConnection {
   }
 
   /** `enqueue` for a keyed message or a drop policy: supersede first, then as `offer` or wait. */
-  #enqueueWith(channel: number, data: Uint8Array, priority: boolean, overflow: Overflow, place: Placement): boolean | Promise<boolean> {
+  #enqueueWith(channel: number, data: EncodedData, priority: boolean, overflow: Overflow, place: Placement): boolean | Promise<boolean> {
     if (overflow !== 'wait') return this.offer(channel, data, priority, overflow, place) === 'queued'
     const seq = ++this.#seq
     const replaced = place.slot === undefined ? undefined : this.#supersede(channel, data, priority, place, seq)
@@ -257,7 +257,7 @@ export class PeerConnection {
    * queued one was sent after this one (this send waited for space), this one is the stale one and is
    * dropped instead: false. Undefined when no message of the slot is queued.
    */
-  #supersede(channel: number, data: Uint8Array, priority: boolean, place: Placement, seq: number): boolean | undefined {
+  #supersede(channel: number, data: EncodedData, priority: boolean, place: Placement, seq: number): boolean | undefined {
     const old = this.#slots?.get(place.slot!)
     if (!old) return undefined
     this.#drop(channel, 'superseded', 'full')
@@ -321,7 +321,7 @@ export class PeerConnection {
     return q.length < this.cfg.mailboxSize && (this.#queuedBytes < this.cfg.maxPeerQueueBytes || this.#high.length + this.#low.length === 0)
   }
 
-  #push(q: Queued[], channel: number, bytes: Uint8Array, place: Placement = PLAIN, seq = 0): 'queued' {
+  #push(q: Queued[], channel: number, bytes: EncodedData, place: Placement = PLAIN, seq = 0): 'queued' {
     const m: Queued = { bytes, message: channelLabel(channel), channel, slot: place.slot, expiresAt: place.expiresAt, seq, high: q === this.#high }
     q.push(m)
     if (place.slot !== undefined) (this.#slots ??= new Map()).set(place.slot, m)
@@ -363,7 +363,7 @@ export class PeerConnection {
     return now - Math.max(this.#progressAt, this.#writingSince) >= this.cfg.maxWriteStallMs
   }
 
-  async #enqueueWhenSpace(q: Queued[], channel: number, data: Uint8Array, place: Placement, seq: number): Promise<boolean> {
+  async #enqueueWhenSpace(q: Queued[], channel: number, data: EncodedData, place: Placement, seq: number): Promise<boolean> {
     while (!this.#ended && !(this.#hasSpace(q) || (this.#sweep() && this.#hasSpace(q)))) {
       if (this.#isStalled()) {
         this.#drop(channel, 'peer_stalled', 'stalled')
@@ -477,7 +477,7 @@ export class PeerConnection {
         const batch = takeBatch([this.#control, this.#high, this.#low], this.ctx.now(), this.#expireTaken)
         for (const w of this.#space.splice(0)) w()
         if (batch.length === 0) continue
-        const frames: Uint8Array[] = new Array(batch.length)
+        const frames: (Uint8Array | readonly Uint8Array[])[] = new Array(batch.length)
         let bytes = 0
         for (let i = 0; i < batch.length; i++) {
           const q = batch[i]!
@@ -485,7 +485,7 @@ export class PeerConnection {
           bytes += q.bytes.length
           if (q.channel >= 0) this.#queuedBytes -= q.bytes.length
           if (q.slot !== undefined && this.#slots!.get(q.slot) === q) this.#slots!.delete(q.slot)
-          frames[i] = q.bytes
+          frames[i] = dataFrame(q.bytes)
         }
         this.#tally.bytesSent += bytes
         if (this.#writingSince === undefined) {

@@ -59,6 +59,15 @@ export interface SendOptions {
    * (`messages_dropped{reason="expired"}`). A send that waits for room longer than this is dropped too.
    */
   ttlMs?: number
+  /**
+   * Hand `message` over instead of lending it (default false): the network sends it from its own
+   * memory, without the copy it otherwise makes when the send is called, so the caller must not
+   * modify it afterwards (what goes out is what it holds when the writer seals it, possibly after
+   * `send` resolved). Saves a copy and an allocation per message: worth it from a few KiB (smaller
+   * messages are copied anyway, which is cheaper there). A message shared by several sends may be
+   * handed over by each of them as long as nobody modifies it.
+   */
+  transfer?: boolean
 }
 
 /** The sending half of a registered channel. */
@@ -85,16 +94,16 @@ export interface Sender {
  * `InvalidArgumentError` for a bad `ttlMs` or `key`.
  * @internal shared by the authenticated and simulated senders
  */
-export function sendOptions(options: boolean | SendOptions | undefined): { priority: boolean; key: string | undefined; ttlMs: number | undefined } {
-  if (options === undefined || typeof options === 'boolean') return { priority: options === true, key: undefined, ttlMs: undefined }
-  const { priority = false, key, ttlMs } = options
+export function sendOptions(options: boolean | SendOptions | undefined): { priority: boolean; key: string | undefined; ttlMs: number | undefined; transfer: boolean } {
+  if (options === undefined || typeof options === 'boolean') return { priority: options === true, key: undefined, ttlMs: undefined, transfer: false }
+  const { priority = false, key, ttlMs, transfer } = options
   if (ttlMs !== undefined && !(typeof ttlMs === 'number' && ttlMs >= 0 && ttlMs <= Number.MAX_SAFE_INTEGER)) {
     throw new InvalidArgumentError(`ttlMs must be a non-negative number of ms, got ${String(ttlMs)}`)
   }
   if (key !== undefined && typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'bigint') {
     throw new InvalidArgumentError(`key must be a string, number or bigint, got ${typeof key}`)
   }
-  return { priority: priority === true, key: key === undefined ? undefined : String(key), ttlMs }
+  return { priority: priority === true, key: key === undefined ? undefined : String(key), ttlMs, transfer: transfer === true }
 }
 
 /** What `Sender.trySend` did, per recipient (keys of connected recipients only). */

@@ -183,26 +183,74 @@ function slowCopy(message: Uint8Array): Uint8Array {
   return m
 }
 
+/** Bytes of the Data envelope that precede a non-empty payload of `len` bytes on `channel`. */
+function dataHeaderSize(channel: number, len: number): number {
+  const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + 1 + varintSize(len) + len
+  return 1 + varintSize(body) + body - len
+}
+
+/** Write the Data envelope's header for a non-empty payload of `len` bytes into `out` from 0; returns where the payload goes. */
+function writeDataHeader(out: Uint8Array, channel: number, len: number): number {
+  out[0] = (3 << 3) | WIRE_BYTES
+  let off = writeVarint(out, 1, (channel === 0 ? 0 : 1 + varintSize(channel)) + 1 + varintSize(len) + len)
+  if (channel !== 0) {
+    out[off++] = (1 << 3) | WIRE_VARINT
+    off = writeVarint(out, off, channel)
+  }
+  out[off++] = (2 << 3) | WIRE_BYTES
+  return writeVarint(out, off, len)
+}
+
 /**
  * `encodeMessage({ type: 'data', channel, message })`, byte for byte, without the intermediate objects:
  * the encoding of every application message, so it is on the send path of every one of them.
  */
 export function encodeData(channel: number, message: Uint8Array): Uint8Array {
   if (GATE_SLOWDOWN > 0) message = slowCopy(message)
-  const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + (message.length === 0 ? 0 : 1 + varintSize(message.length) + message.length)
-  const out = alloc(1 + varintSize(body) + body)
-  out[0] = (3 << 3) | WIRE_BYTES
-  let off = writeVarint(out, 1, body)
-  if (channel !== 0) {
-    out[off++] = (1 << 3) | WIRE_VARINT
-    off = writeVarint(out, off, channel)
+  if (message.length === 0) {
+    // No payload field: the channel alone (or nothing, for channel 0).
+    const body = channel === 0 ? 0 : 1 + varintSize(channel)
+    const out = alloc(1 + varintSize(body) + body)
+    out[0] = (3 << 3) | WIRE_BYTES
+    let off = writeVarint(out, 1, body)
+    if (channel !== 0) {
+      out[off++] = (1 << 3) | WIRE_VARINT
+      writeVarint(out, off, channel)
+    }
+    return out
   }
-  if (message.length > 0) {
-    out[off++] = (2 << 3) | WIRE_BYTES
-    off = writeVarint(out, off, message.length)
-    out.set(message, off)
-  }
+  const out = alloc(dataHeaderSize(channel, message.length) + message.length)
+  out.set(message, writeDataHeader(out, channel, message.length))
   return out
+}
+
+/**
+ * A Data message as two parts that are never copied into one array: its envelope header and the
+ * payload itself. Their concatenation is `encodeData(channel, message)`. Sealing copies each part
+ * once, into the sealed batch, so a large payload goes out without an intermediate copy.
+ */
+export class DataParts {
+  /** Bytes of the whole message (header and payload). */
+  readonly length: number
+  constructor(readonly parts: readonly [header: Uint8Array, payload: Uint8Array]) {
+    this.length = parts[0].length + parts[1].length
+  }
+}
+
+/** An encoded Data message: in one array, or as `DataParts`. */
+export type EncodedData = Uint8Array | DataParts
+
+/** `encodeData(channel, message)` as `DataParts` that refer to `message` itself (not empty). */
+export function encodeDataParts(channel: number, message: Uint8Array): DataParts {
+  if (GATE_SLOWDOWN > 0) message = slowCopy(message)
+  const header = new Uint8Array(dataHeaderSize(channel, message.length))
+  writeDataHeader(header, channel, message.length)
+  return new DataParts([header, message])
+}
+
+/** The bytes of an encoded Data message as `EncryptedConnection.sendMany` takes them: one array or its parts. */
+export function dataFrame(d: EncodedData): Uint8Array | readonly Uint8Array[] {
+  return d instanceof Uint8Array ? d : d.parts
 }
 
 export function encodeMessage(m: Message): Uint8Array {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeDataFast, decodeHandshake, decodeMessage, decodeMessageFields, decodeSocket, encodeData, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
+import { decodeDataFast, decodeHandshake, decodeMessage, decodeMessageFields, decodeSocket, encodeData, encodeDataParts, encodeHandshake, encodeMessage, encodeSocket, type Message } from '../../src/codec/index.js'
 import { DecodeError } from '../../src/errors.js'
 import { FC_SEED } from '../helpers/backends.js'
 
@@ -27,6 +27,16 @@ describe('codec properties', () => {
     fc.assert(fc.property(fc.nat({ max: 0xffff_ffff }), bytes(400), (channel, message) => {
       expect(Buffer.from(encodeData(channel, message))).toEqual(Buffer.from(encodeMessage({ type: 'data', channel, message })))
     }), { seed: FC_SEED, numRuns: 500 })
+  })
+
+  it('encodeDataParts is encodeData in two parts, the second the payload itself', () => {
+    fc.assert(fc.property(fc.nat({ max: 0xffff_ffff }), fc.integer({ min: 1, max: 70_000 }), (channel, n) => {
+      const message = new Uint8Array(n).fill(n & 255)
+      const d = encodeDataParts(channel, message)
+      expect(d.parts[1]).toBe(message)
+      expect(d.length).toBe(d.parts[0].length + n)
+      expect(Buffer.concat(d.parts)).toEqual(Buffer.from(encodeData(channel, message)))
+    }), { seed: FC_SEED, numRuns: 300 })
   })
 
   it('every handshake round-trips', () => {

@@ -3,7 +3,8 @@
  * seed in each name): a keyed send replaces the queued message of its (channel, key) in its turn, even
  * in a full queue; a message with a ttl still queued when it goes stale is dropped; each is counted in
  * `messages_dropped`. The sender's socket writes are held by a gate (a peer that stops reading), so
- * messages wait in its queue as long as the test wants.
+ * messages wait in its queue as long as the test wants. A handed-over message (`transfer`) is sent from
+ * the caller's memory, not copied.
  */
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -222,6 +223,55 @@ describe('send options on the simulated network', () => {
       await tx.send(Recipients.all(), new Uint8Array(100_000), { ttlMs: 500 })
       expect((await rx.recv())[1].length).toBe(100_000)
       expect(net.trace().filter((e) => e.reason === 'expired')).toHaveLength(1)
+    })
+  })
+})
+
+describe('handed-over messages (transfer)', () => {
+  const big = (seed: number, n = 20_000) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255)
+
+  it('arrive byte for byte and in order among lent ones, keyed or not; the queue accounting ends at zero (seed=421)', async () => {
+    const rt = new DeterministicRuntime({ seed: 421 })
+    await rt.run(async () => {
+      const [a, b] = await pair(rt)
+      const to = keys[0]!.publicKey
+      const fillers = await saturate(a, to)
+      const sent = [big(1), text('small, lent'), big(2, 4096), text('small, handed over'), big(4)]
+      await a.sender.send(Recipients.one(to), sent[0]!, { transfer: true })
+      await a.sender.send(Recipients.one(to), sent[1]!)
+      await a.sender.send(Recipients.one(to), big(3), { transfer: true, key: 'k' })
+      await a.sender.send(Recipients.one(to), sent[2]!, { transfer: true, key: 'k' }) // replaces big(3) in its turn
+      await a.sender.send(Recipients.one(to), sent[3]!, { transfer: true })
+      expect(a.sender.trySend(Recipients.one(to), sent[4]!, { transfer: true }).queued).toHaveLength(1)
+      expect(await dropped(a, 'superseded')).toBe(1)
+      a.gate.open()
+      const got: Uint8Array[] = []
+      while (got.length < fillers + sent.length) got.push((await b.receiver.recv())[1])
+      expect(got.slice(fillers).map((m) => Buffer.from(m).toString('hex'))).toEqual(sent.map((m) => Buffer.from(m).toString('hex')))
+      expect(await queuedBytes(a)).toBe(0)
+      await Promise.all([a.stop(), b.stop()])
+    })
+  })
+
+  it('a handed-over message is sent from its own memory; a lent one is copied when sent (seed=422)', async () => {
+    const rt = new DeterministicRuntime({ seed: 422 })
+    await rt.run(async () => {
+      const [a, b] = await pair(rt)
+      const to = keys[0]!.publicKey
+      const fillers = await saturate(a, to)
+      const lent = big(5)
+      const handed = big(6)
+      await a.sender.send(Recipients.one(to), lent)
+      await a.sender.send(Recipients.one(to), handed, { transfer: true })
+      // Both still queued (the peer reads nothing): the caller breaks the contract for the second.
+      lent.fill(0)
+      handed.fill(0)
+      a.gate.open()
+      const got: Uint8Array[] = []
+      while (got.length < fillers + 2) got.push((await b.receiver.recv())[1])
+      expect(Buffer.from(got[fillers]!).equals(Buffer.from(big(5)))).toBe(true)
+      expect(got[fillers + 1]!.every((x) => x === 0)).toBe(true)
+      await Promise.all([a.stop(), b.stop()])
     })
   })
 })

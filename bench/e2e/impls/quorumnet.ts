@@ -3,7 +3,8 @@
  * whichever backend `P2P_NATIVE` selects in this process.
  *
  * A "connection" of the streaming scenarios is a peer of the network: `send` is
- * `sender.send(Recipients.one(peer), msg)` awaited (it waits while the peer's queue is full), and
+ * `sender.send(Recipients.one(peer), msg, { transfer: true })` awaited (it waits while the peer's queue
+ * is full; the harness never modifies a message it sent, so it hands them over: no copy per send), and
  * messages from that peer go to its handler. The fan-out group is one `Recipients.all()` send. The
  * connection scenario uses the network's own handshake (`quorumnet/stream`: TCP, then the signed
  * Ed25519 + X25519 exchange, both keys verified), since a network dials on its own schedule.
@@ -101,10 +102,16 @@ async function node(signer: Ed25519, boot: { publicKey: Uint8Array; address: str
   return { network, tx, address, handlers, stop: () => handle.stop() }
 }
 
+/**
+ * Every send hands its message over (`SendOptions.transfer`): the harness never modifies a sent
+ * message. A build without the option (an older baseline of the gate) ignores it and copies.
+ */
+const HANDED_OVER = { transfer: true }
+
 function conn(n: Node, peer: Uint8Array): Conn {
   const to = Recipients.one(peer)
   return {
-    send: (msg) => n.tx.send(to, msg),
+    send: (msg) => n.tx.send(to, msg, HANDED_OVER),
     onMessage: (fn) => void n.handlers.set(hex(peer), fn),
   }
 }
@@ -134,7 +141,7 @@ export const quorumnet: Impl = {
     const n = await node(clientKey(0), peers, tuning)
     await n.network.whenConnected(peers.length)
     const all = Recipients.all()
-    return { send: (msg) => n.tx.send(all, msg), close: () => n.stop() }
+    return { send: (msg) => n.tx.send(all, msg, HANDED_OVER), close: () => n.stop() }
   },
   async handshakeServer() {
     const ctx = new NodeContext()
