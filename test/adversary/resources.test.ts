@@ -88,8 +88,8 @@ describe('resource attacks over 127.0.0.1', () => {
     expect(toInsider).toBeLessThan(total)
     expect(await metric(a.ctx, 'messages_dropped', { peer: INSIDER, reason: 'peer_stalled' })).toBe(total - toInsider)
     // Bounded by queues and buffers, not by the 300 MB sent: the stalled peer's queue (mailboxSize
-    // messages) and its unwritten batch, Bob's backlog (4,096) and read buffer (4 MiB), the attacker's
-    // own read buffer (4 MiB), and buffers in flight or not yet released when measured (10 to 64 MiB
+    // messages) and its unwritten batch, Bob's backlog (4,096) and read buffer (256 KiB), the attacker's
+    // own read buffer (256 KiB), and buffers in flight or not yet released when measured (10 to 64 MiB
     // measured, under load; the same with 100 MB or 300 MB sent).
     expect(heap() - before).toBeLessThan(96 * MiB)
     link.conn.close()
