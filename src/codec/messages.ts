@@ -183,12 +183,6 @@ function slowCopy(message: Uint8Array): Uint8Array {
   return m
 }
 
-/** Bytes of the Data envelope that precede a non-empty payload of `len` bytes on `channel`. */
-function dataHeaderSize(channel: number, len: number): number {
-  const body = (channel === 0 ? 0 : 1 + varintSize(channel)) + 1 + varintSize(len) + len
-  return 1 + varintSize(body) + body - len
-}
-
 /** Write the Data envelope's header for a non-empty payload of `len` bytes into `out` from 0; returns where the payload goes. */
 function writeDataHeader(out: Uint8Array, channel: number, len: number): number {
   out[0] = (3 << 3) | WIRE_BYTES
@@ -207,19 +201,9 @@ function writeDataHeader(out: Uint8Array, channel: number, len: number): number 
  */
 export function encodeData(channel: number, message: Uint8Array): Uint8Array {
   if (GATE_SLOWDOWN > 0) message = slowCopy(message)
-  if (message.length === 0) {
-    // No payload field: the channel alone (or nothing, for channel 0).
-    const body = channel === 0 ? 0 : 1 + varintSize(channel)
-    const out = alloc(1 + varintSize(body) + body)
-    out[0] = (3 << 3) | WIRE_BYTES
-    let off = writeVarint(out, 1, body)
-    if (channel !== 0) {
-      out[off++] = (1 << 3) | WIRE_VARINT
-      writeVarint(out, off, channel)
-    }
-    return out
-  }
-  const out = alloc(dataHeaderSize(channel, message.length) + message.length)
+  // No payload field: the general encoder (a rare message).
+  if (message.length === 0) return encodeMessage({ type: 'data', channel, message })
+  const out = alloc(dataOverhead(channel, message.length) + message.length)
   out.set(message, writeDataHeader(out, channel, message.length))
   return out
 }
@@ -243,7 +227,7 @@ export type EncodedData = Uint8Array | DataParts
 /** `encodeData(channel, message)` as `DataParts` that refer to `message` itself (not empty). */
 export function encodeDataParts(channel: number, message: Uint8Array): DataParts {
   if (GATE_SLOWDOWN > 0) message = slowCopy(message)
-  const header = new Uint8Array(dataHeaderSize(channel, message.length))
+  const header = new Uint8Array(dataOverhead(channel, message.length))
   writeDataHeader(header, channel, message.length)
   return new DataParts([header, message])
 }
