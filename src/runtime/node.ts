@@ -256,8 +256,8 @@ export class NodeContext implements Context {
    * Yields once `PACE_MS` of wall time have passed since any paced loop of this process last let the
    * event loop turn: the budget is shared by every context and loop in the process (several nodes in
    * one process share one event loop), so timers wait at most about `PACE_MS` plus one iteration.
-   * The clock is read on every call only while calls are slow: while they take under PACE_MS / 8
-   * each, it is read every few calls (up to MAX_PACE_STRIDE), so a loop whose iterations suddenly get
+   * The clock is read on every call only while calls are slow: while they take under PACE_MS /
+   * PACE_CHECKS each, it is read every few calls (up to MAX_PACE_STRIDE), so a loop whose iterations suddenly get
    * much slower may run up to that many of them past the budget before it yields.
    */
   pace(): Promise<void> | undefined {
@@ -267,9 +267,9 @@ export class NodeContext implements Context {
     }
     const now = performance.now()
     // Calls since the last read took (now - checkedAt) / stride each: read again after about
-    // PACE_MS / PACE_CHECKS of them (one call at least; at most MAX_PACE_STRIDE).
+    // PACE_MS / PACE_CHECKS of them (one call at least; at most MAX_PACE_STRIDE, also when perCall is 0).
     const perCall = (now - pacing.checkedAt) / pacing.stride
-    pacing.stride = perCall > 0 ? Math.max(1, Math.min(MAX_PACE_STRIDE, Math.floor(PACE_MS / PACE_CHECKS / perCall))) : MAX_PACE_STRIDE
+    pacing.stride = Math.max(1, Math.min(MAX_PACE_STRIDE, Math.floor(PACE_MS / PACE_CHECKS / perCall)))
     pacing.skip = pacing.stride - 1
     pacing.checkedAt = now
     if (now - pacing.turnedAt < PACE_MS) return undefined
